@@ -1,0 +1,582 @@
+"""The bulk import pipeline, written once: read → map → parse → resolve → plan → apply → report.
+
+Import kinds only declare columns and options and implement resolve/plan/apply over a batch.
+The whole import runs in one transaction: verify-only and all-or-nothing roll it back, so a
+verified plan and the real run give the same per-row results.
+"""
+
+import logging
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+
+from registrar.directory.models import Organisation
+from registrar.journal import service
+from registrar.journal.models import Operation
+
+from . import imports
+from .codes import CODES, WARNING
+from .io.readers import FileError, Table, open_table
+from .io.writers import TableWriter, escape_formula
+from .kind import (
+    CREATED,
+    DELETED,
+    REJECTED,
+    RESULTS,
+    SKIPPED,
+    UNCHANGED,
+    UPDATED,
+    ImportKind,
+    Option,
+    Row,
+)
+from .parsers import CellError
+
+log = logging.getLogger("registrar.bulk")
+
+ENGINE_OPTIONS = [
+    Option(
+        "delimiter",
+        "",
+        "CSV separator: ; or , (detected when empty)",
+        choices=("", ";", ",", "\t", "tab"),
+    ),
+    Option("encoding", "", "CSV encoding, e.g. utf-8, utf-16, cp1252 (detected when empty)"),
+    Option("header", True, "The first line is a header row (no: columns in the documented order)"),
+]
+RESULT_COLUMNS = ["row", "result", "codes", "message"]
+
+
+def normalise(header: str) -> str:
+    """Headers match case-, space-, underscore- and hyphen-insensitively."""
+    return "".join(ch for ch in header.lower() if ch not in " _-\t\ufeff")
+
+
+@dataclass
+class Request:
+    """Everything one import needs; the CLI, the portal and the API all build one of these."""
+
+    kind: str
+    path: str
+    options: dict[str, str] = field(default_factory=dict)
+    verify_only: bool = False
+    all_or_nothing: bool = False
+    scope: str | None = None  # organisation extid
+    actor: object = None
+    results_path: str | None = None
+    rejects_path: str | None = None
+    log_path: str | None = None
+    progress: Callable | None = None  # progress(done_rows, total_or_None, fraction_or_None)
+
+
+@dataclass
+class Report:
+    operation: Operation
+    counts: dict
+    file_warnings: list[str]
+    results_path: str
+    rejects_path: str
+    log_path: str
+
+    def summary(self) -> dict:
+        op = self.operation
+        return {"operation": op.pk, "kind": op.name, "verify_only": op.verify_only, **self.counts}
+
+
+class Context:
+    """What a kind sees of the running import."""
+
+    def __init__(
+        self,
+        kind: ImportKind,
+        options: dict,
+        op: Operation,
+        scope_ids: set[int] | None,
+        verify_only: bool,
+    ):
+        self.kind = kind
+        self.options = options
+        self.op = op
+        self.scope_ids = scope_ids
+        self.verify_only = verify_only
+        self.state: dict = {}
+        self.present: set[str] = set()  # the kind's columns that the file has
+        self.amendments: dict[int, list[tuple[str, dict]]] = {}
+
+    def in_scope(self, org_id: int | None) -> bool:
+        return self.scope_ids is None or org_id in self.scope_ids
+
+    def amend(self, row_number: int, code: str, **params) -> None:
+        """Add a code to a row already reported (references settled after the last batch)."""
+        self.amendments.setdefault(row_number, []).append((code, params))
+
+
+def get_kind(name: str) -> ImportKind:
+    try:
+        return imports.KINDS[name]
+    except KeyError:
+        raise FileError(
+            "invalid_option",
+            option="KIND",
+            reason=f"unknown import kind {name!r}; kinds: {', '.join(imports.KINDS)}",
+        ) from None
+
+
+def parse_options(kind: ImportKind, raw: dict[str, str]) -> dict:
+    """Engine and kind options from `--set` strings, with defaults; unknown names are refused."""
+    specs = {o.name: o for o in ENGINE_OPTIONS + kind.options}
+    out = {o.name: o.default for o in specs.values()}
+    for name, value in raw.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise FileError(
+                "invalid_option",
+                option=name,
+                reason=f"not an option of {kind.name}; options: {', '.join(specs)}",
+            )
+        try:
+            out[name] = spec.parse(value)
+        except ValueError as e:
+            raise FileError("invalid_option", option=name, reason=str(e)) from None
+    if out["delimiter"] == "tab":
+        out["delimiter"] = "\t"
+    return out
+
+
+def subtree_ids(root: Organisation) -> set[int]:
+    """Ids of an organisation and all its descendants (one query for the whole tree)."""
+    children: dict[int | None, list[int]] = {}
+    for pk, parent in Organisation.objects.values_list("pk", "parent_id"):
+        children.setdefault(parent, []).append(pk)
+    out, stack = set(), [root.pk]
+    while stack:
+        pk = stack.pop()
+        if pk not in out:
+            out.add(pk)
+            stack.extend(children.get(pk, ()))
+    return out
+
+
+class Mapping:
+    """Which file column feeds which kind column; unknown and missing columns."""
+
+    def __init__(self, kind: ImportKind, headers: list[str] | None, options: dict):
+        self.unknown: list[str] = []
+        self.positions: dict[str, int] = {}
+        if headers is None:  # no header row: the documented column order
+            self.headers = [c.name for c in kind.columns]
+            self.positions = {c.name: i for i, c in enumerate(kind.columns)}
+        else:
+            self.headers = headers
+            lookup = {}
+            for c in kind.columns:
+                for alias in (c.name, *c.aliases):
+                    lookup[normalise(alias)] = c.name
+            for i, h in enumerate(headers):
+                if not h:
+                    continue
+                name = lookup.get(normalise(h))
+                if name is None:
+                    self.unknown.append(h)
+                elif name in self.positions:
+                    raise FileError("duplicate_column", column=h)
+                else:
+                    self.positions[name] = i
+        self.missing = [
+            c.name
+            for c in kind.columns
+            if c.name not in self.positions and c.header_is_required(options)
+        ]
+        self.secret_positions = {
+            self.positions[c.name] for c in kind.columns if c.secret and c.name in self.positions
+        }
+
+
+def open_input(req: Request, kind: ImportKind, options: dict) -> tuple[Table, Mapping]:
+    table = open_table(
+        req.path,
+        header=options["header"],
+        delimiter=options["delimiter"] or None,
+        encoding=options["encoding"] or None,
+    )
+    if options["header"] and not table.headers:
+        table.close()
+        raise FileError("empty_file")
+    mapping = Mapping(kind, table.headers if options["header"] else None, options)
+    if mapping.missing:
+        table.close()
+        raise FileError("missing_column", column=", ".join(mapping.missing))
+    return table, mapping
+
+
+def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None) -> dict:
+    """How the first data row is read, column by column, before anything runs (SPEC §2.2)."""
+    kind = get_kind(kind_name)
+    options = parse_options(kind, raw_options or {})
+    table, mapping = open_input(Request(kind_name, path), kind, options)
+    try:
+        first = next(iter(table.rows()), None)
+    finally:
+        table.close()
+    if first is None:
+        raise FileError("empty_file")
+    number, cells = first
+    columns = []
+    for c in kind.columns:
+        pos = mapping.positions.get(c.name)
+        raw = cells[pos] if pos is not None and pos < len(cells) else ""
+        entry = {
+            "column": c.name,
+            "header": mapping.headers[pos] if pos is not None else None,
+            "value": "••••••" if c.secret and raw else raw,
+            "required": c.required,
+        }
+        if not raw:
+            entry["status"] = "missing_value" if c.required else "empty"
+        else:
+            try:
+                v = c.parse(raw)
+                entry["status"], entry["parsed"] = "ok", "••••••" if c.secret else str(v)
+            except CellError as e:
+                entry["status"] = e.code
+        columns.append(entry)
+    return {
+        "kind": kind.name,
+        "row": number,
+        "columns": columns,
+        "unknown_columns": mapping.unknown,
+        "missing_columns": mapping.missing,
+        "format": table.format,
+        "delimiter": table.delimiter,
+        "encoding": table.encoding,
+    }
+
+
+class Reporter:
+    """Writes the results, rejects and log files as rows are settled, and keeps the counts."""
+
+    def __init__(self, directory: str, table: Table, mapping: Mapping):
+        os.makedirs(directory, exist_ok=True)
+        spreadsheet = table.format != "csv"
+        ext = "xlsx" if spreadsheet else "csv"
+        self.results_path = os.path.join(directory, f"results.{ext}")
+        self.rejects_path = os.path.join(directory, f"rejects.{ext}")
+        self.log_path = os.path.join(directory, "log.txt")
+        fmt = "xlsx" if spreadsheet else "csv"
+        self.secret = mapping.secret_positions
+        self.width = len(mapping.headers)
+        self.results = TableWriter(self.results_path, fmt, table.delimiter, "utf-8-sig")
+        rejects_encoding = (
+            table.encoding if table.encoding.startswith(("utf", "cp", "latin")) else "utf-8-sig"
+        )
+        self.rejects = TableWriter(self.rejects_path, fmt, table.delimiter, rejects_encoding)
+        self.log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
+        self.results.write([*mapping.headers, *RESULT_COLUMNS])
+        if table.has_header:
+            self.rejects.write(mapping.headers)
+        self.counts = dict.fromkeys(("rows", *RESULTS, "warnings"), 0)
+
+    def masked(self, cells: list[str]) -> list[str]:
+        if not self.secret:
+            return cells
+        # Secrets never reach a file: the rejects file leaves them empty to be typed again.
+        return ["" if i in self.secret else c for i, c in enumerate(cells)]
+
+    def file_warning(self, text: str) -> None:
+        self.log.write(f"file: {text}\n")
+
+    def rows(self, rows: list[Row]) -> None:
+        counts = self.counts
+        out = []
+        for r in rows:
+            counts["rows"] += 1
+            counts[r.result] += 1
+            cells = self.masked(r.cells)
+            if r.issues:
+                codes, message = r.codes(), r.message()
+                counts["warnings"] += r.warnings()
+                for c, p in r.issues:
+                    self.log.write(
+                        f"row {r.number}: {CODES[c].severity} {c}: {CODES[c].format(**p)}\n"
+                    )
+                if r.result == REJECTED:
+                    self.rejects.write(cells)
+            else:
+                codes = message = ""
+            out.append([*cells, r.number, r.result, codes, escape_formula(message)])
+        self.results.write_many(out)
+
+    def close(self) -> None:
+        self.results.close()
+        self.rejects.close()
+        self.log.close()
+
+    def amend(
+        self, amendments: dict[int, list[tuple[str, dict]]], table_format: str, delimiter: str
+    ) -> None:
+        """Rewrite the three files with codes added after the last batch (rare: forward references)."""
+        old = self.results_path + ".tmp"
+        shutil.move(self.results_path, old)
+        src = open_table(
+            old,
+            header=True,
+            delimiter=delimiter if table_format == "csv" else None,
+            encoding="utf-8-sig" if table_format == "csv" else None,
+        )
+        headers = src.headers
+        fmt = "xlsx" if table_format != "csv" else "csv"
+        res = TableWriter(self.results_path, fmt, delimiter, "utf-8-sig")
+        rej = TableWriter(self.rejects_path, fmt, delimiter, "utf-8-sig")
+        res.write(headers)
+        rej.write(headers[: -len(RESULT_COLUMNS)])
+        self.counts = dict.fromkeys(self.counts, 0)
+        with open(self.log_path, "w", encoding="utf-8") as logf:
+            for _, cells in src.rows():
+                cells = cells + [""] * (len(headers) - len(cells))
+                data, (number, result, codes, message) = (
+                    cells[: -len(RESULT_COLUMNS)],
+                    cells[-len(RESULT_COLUMNS) :],
+                )
+                number = int(number)
+                row = Row(number, data)
+                row.result = result
+                row.issues = [(c, {}) for c in codes.split()]
+                extra = amendments.get(number, [])
+                for c, p in extra:
+                    row.add(c, **p)
+                message = "; ".join(
+                    filter(None, [message, *(CODES[c].format(**p) for c, p in extra)])
+                )
+                self.counts["rows"] += 1
+                self.counts[row.result] += 1
+                self.counts["warnings"] += row.warnings()
+                for line in message.split("; ") if message else []:
+                    logf.write(f"row {number}: {line}\n")
+                if row.result == REJECTED:
+                    rej.write(data)
+                res.write([*data, number, row.result, row.codes(), escape_formula(message)])
+        src.close()
+        os.remove(old)
+        res.close()
+        rej.close()
+
+
+def run_import(req: Request) -> Report:
+    """Run one import end to end and return its report. Raises FileError when the file is unusable."""
+    kind = get_kind(req.kind)
+    options = parse_options(kind, req.options)
+    scope_org = None
+    if req.scope:
+        scope_org = Organisation.objects.filter(extid=req.scope).first()
+        if scope_org is None:
+            raise FileError(
+                "invalid_option",
+                option="scope",
+                reason=f"no organisation has the external id {req.scope!r}",
+            )
+    table, mapping = open_input(req, kind, options)
+    op = service.start_operation(
+        "import",
+        kind.name,
+        req.actor,
+        verify_only=req.verify_only,
+        scope=scope_org,
+        options={**{k: v for k, v in options.items()}, "all_or_nothing": req.all_or_nothing},
+        file_name=os.path.basename(req.path),
+        file_checksum=service.file_checksum(req.path),
+    )
+    scope_key = req.scope or "*"
+    try:
+        service.take_lock(kind.name, scope_key, op)
+    except FileError as e:
+        table.close()
+        service.finish_operation(
+            op, Operation.Status.FAILED, error=CODES[e.code].format(**e.params)
+        )
+        raise
+    try:
+        return _run_locked(req, kind, options, table, mapping, op, scope_org)
+    except BaseException as e:
+        if op.status == Operation.Status.RUNNING:
+            service.finish_operation(op, Operation.Status.FAILED, error=str(e)[:1000])
+        raise
+    finally:
+        table.close()
+        service.release_lock(kind.name, scope_key, op)
+
+
+class _Abort(Exception):
+    """Roll the import's transaction back (verify-only, all-or-nothing, too many rows)."""
+
+
+def _run_locked(req, kind, options, table, mapping, op, scope_org) -> Report:
+    directory = os.path.join(settings.DATA_DIR, "operations", str(op.pk))
+    rep = Reporter(directory, table, mapping)
+    for h in mapping.unknown:
+        rep.file_warning(CODES["unknown_column"].format(column=h))
+    scope_ids = subtree_ids(scope_org) if scope_org else None
+    ctx = Context(kind, options, op, scope_ids, req.verify_only)
+    ctx.present = set(mapping.positions)
+    spec = [
+        (c.name, mapping.positions.get(c.name), c.parse, c.required, c.secret) for c in kind.columns
+    ]
+    key_cols = [mapping.positions.get(k) for k in kind.key]
+    seen: dict[int, int] = {}
+    limit = settings.REGISTRAR_MAX_ROWS
+    batch_size = 1 << 62 if kind.whole_file else max(1, settings.REGISTRAR_BATCH_SIZE)
+    started = time.monotonic()
+    too_many = False
+    try:
+        with transaction.atomic():
+            batch: list[Row] = []
+            for number, cells in table.rows():
+                batch.append(Row(number, cells))
+                if limit and rep.counts["rows"] + len(batch) > limit:
+                    too_many = True
+                    raise _Abort
+                if len(batch) >= batch_size:
+                    _process(kind, ctx, batch, spec, key_cols, seen, rep)
+                    batch = []
+                    _progress(req, rep, table, started)
+            if batch:
+                _process(kind, ctx, batch, spec, key_cols, seen, rep)
+            kind.finish(ctx)
+            if rep.counts["rows"] == 0:
+                raise FileError("empty_file")
+            if req.verify_only or (req.all_or_nothing and rep.counts[REJECTED]):
+                raise _Abort
+    except _Abort:
+        pass
+    finally:
+        rep.close()
+    if too_many:
+        service.finish_operation(op, Operation.Status.FAILED, error=f"more than {limit} rows")
+        raise FileError("too_many_rows", limit=limit)
+    if ctx.amendments:
+        rep.amend(ctx.amendments, table.format, table.delimiter)
+    _progress(req, rep, table, started, final=True)
+    aborted = req.all_or_nothing and rep.counts[REJECTED] and not req.verify_only
+    status = (
+        Operation.Status.VERIFIED
+        if req.verify_only
+        else Operation.Status.ABORTED
+        if aborted
+        else Operation.Status.DONE
+    )
+    paths = {
+        "results_path": rep.results_path,
+        "rejects_path": rep.rejects_path,
+        "log_path": rep.log_path,
+    }
+    for attr, wanted in (
+        ("results_path", req.results_path),
+        ("rejects_path", req.rejects_path),
+        ("log_path", req.log_path),
+    ):
+        if wanted:
+            shutil.copyfile(paths[attr], wanted)
+    counts = {
+        k: rep.counts[k]
+        for k in ("rows", CREATED, UPDATED, DELETED, UNCHANGED, SKIPPED, REJECTED, "warnings")
+    }
+    service.finish_operation(op, status, **counts, **paths)
+    return Report(op, counts, mapping.unknown, **paths)
+
+
+def _progress(
+    req: Request, rep: Reporter, table: Table, started: float, final: bool = False
+) -> None:
+    if req.progress:
+        req.progress(
+            rep.counts["rows"],
+            table.total,
+            1.0 if final else table.fraction(),
+            time.monotonic() - started,
+        )
+
+
+def _process(
+    kind: ImportKind, ctx: Context, rows: list[Row], spec, key_cols, seen: dict, rep: Reporter
+) -> None:
+    """Parse, de-duplicate, resolve, plan and apply one batch, then report it."""
+    for r in rows:
+        cells, vals, n = r.cells, r.values, len(r.cells)
+        for name, pos, parse, required, secret in spec:
+            s = cells[pos] if pos is not None and pos < n else ""
+            if not s:
+                vals[name] = None
+                if required:
+                    r.add("missing_value", column=name)
+                continue
+            try:
+                vals[name] = parse(s)
+            except CellError as e:
+                r.add(e.code, column=name, value="••••••" if secret else s, **e.params)
+                vals[name] = None
+    if key_cols:
+        for r in rows:
+            if r.result is not None:
+                continue
+            key = tuple(
+                r.cells[p].lower() if p is not None and p < len(r.cells) else "" for p in key_cols
+            )
+            h = hash(key)
+            first = seen.get(h)
+            if first is None:
+                seen[h] = r.number
+            else:
+                r.add("duplicate_row", key="/".join(kind.key), first=first)
+    live = [r for r in rows if r.result is None]
+    sid = transaction.savepoint()
+    try:
+        _plan_apply(kind, ctx, live)
+        transaction.savepoint_commit(sid)
+    except Exception:
+        transaction.savepoint_rollback(sid)
+        if len(live) == 1:
+            ref = uuid.uuid4().hex[:8]
+            log.exception(
+                "processing_error %s in %s import, row %s", ref, kind.name, live[0].number
+            )
+            live[0].issues = [i for i in live[0].issues if CODES[i[0]].severity == WARNING]
+            live[0].add("processing_error", ref=ref)
+        else:
+            # Isolate the failing row: replay the batch one row at a time (rare path).
+            for r in live:
+                r.result, r.data = None, {}
+                r.issues = [i for i in r.issues if i[0] in ("unknown_column",)]
+                _process_one(kind, ctx, r)
+    rep.rows(rows)
+
+
+def _process_one(kind, ctx, r: Row) -> None:
+    sid = transaction.savepoint()
+    try:
+        _plan_apply(kind, ctx, [r])
+        transaction.savepoint_commit(sid)
+    except Exception:
+        transaction.savepoint_rollback(sid)
+        ref = uuid.uuid4().hex[:8]
+        log.exception("processing_error %s in %s import, row %s", ref, kind.name, r.number)
+        r.issues = []
+        r.add("processing_error", ref=ref)
+
+
+def _plan_apply(kind: ImportKind, ctx: Context, live: list[Row]) -> None:
+    if not live:
+        return
+    refs = kind.resolve(live, ctx)
+    kind.plan(live, refs, ctx)
+    for r in live:
+        if r.result is None:
+            raise RuntimeError(f"{kind.name}: row {r.number} was not planned")
+    kind.apply([r for r in live if r.result in (CREATED, UPDATED, DELETED)], refs, ctx)
+
+
+SKIPPED_RESULTS = (SKIPPED, UNCHANGED)

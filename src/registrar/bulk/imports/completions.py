@@ -1,0 +1,170 @@
+"""completions (SPEC §4.1, seed 000): mark courses completed for users found by email."""
+
+import contextlib
+
+from django.utils import timezone
+
+from registrar.catalogue.models import Course
+from registrar.journal import writes
+from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus, Source
+
+from .. import lookups, parsers
+from ..kind import CREATED, UPDATED, Column, ImportKind
+
+
+class Completions(ImportKind):
+    name = "completions"
+    title = "Course completions"
+    description = (
+        "Marks a course completed (100 %, no lesson scores) for a user found by email. A user who "
+        "already has progress on the course is skipped and keeps it. An assignment is created when "
+        "there was none."
+    )
+    columns = [
+        Column(
+            "course_id",
+            parsers.text(100),
+            required=True,
+            aliases=("course_code", "course", "crsvname"),
+            help="The course's code (or its UUID).",
+            example="SAFE-101",
+        ),
+        Column(
+            "user_email",
+            parsers.email,
+            required=True,
+            aliases=("email", "user_mail"),
+            help="The user's email, compared case-insensitively; it must match exactly one user.",
+            example="alice.martin@example.com",
+        ),
+        Column(
+            "completion_date",
+            parsers.datetime_(past=True),
+            required=True,
+            aliases=("completed_at", "completion_at"),
+            help="ISO 8601 (2024-06-15 or 2024-06-15T14:30:00+10:00) or YYYY/MM/DD; not in the future.",
+            example="2024-06-15",
+        ),
+        Column(
+            "course_title",
+            parsers.text(255),
+            help="Optional: when given, must equal the course's title exactly.",
+            example="Workplace safety",
+        ),
+    ]
+    key = ("course_id", "user_email")
+    template = [
+        {
+            "course_id": "SAFE-101",
+            "user_email": "alice.martin@example.com",
+            "completion_date": "2024-06-15",
+            "course_title": "Workplace safety",
+        },
+        {
+            "course_id": "SAFE-102",
+            "user_email": "bob.durand@example.com",
+            "completion_date": "2024-06-15T14:30:00+10:00",
+            "course_title": "",
+        },
+    ]
+
+    def resolve(self, rows, ctx):
+        codes = {r.values["course_id"] for r in rows}
+        fields = ("id", "code", "title", "published")
+        courses = lookups.by_key(Course, "code", codes, *fields)
+        rest = []
+        for c in codes - courses.keys():
+            with contextlib.suppress(parsers.CellError):
+                rest.append(parsers.uuid_(c))
+        for c in lookups.by_key(Course, "uuid", rest, *fields).values():
+            courses[str(c["uuid"])] = courses[str(c["uuid"]).upper()] = c
+        users = lookups.users_by_email(r.values["user_email"] for r in rows)
+        user_ids = [u["id"] for us in users.values() for u in us]
+        course_ids = [c["id"] for c in courses.values()]
+        records = lookups.pairs(
+            CourseRecord, "user_id", "course_id", user_ids, course_ids, "status"
+        )
+        assigned = lookups.pairs(CourseAssignment, "user_id", "course_id", user_ids, course_ids)
+        return {"courses": courses, "users": users, "records": records, "assigned": assigned}
+
+    def plan(self, rows, refs, ctx):
+        courses, users, records = refs["courses"], refs["users"], refs["records"]
+        planned = set()
+        for r in rows:
+            v = r.values
+            course = courses.get(v["course_id"]) or courses.get(v["course_id"].lower())
+            if course is None:
+                r.reject("course_not_found", column="course_id", value=v["course_id"])
+            elif not course["published"]:
+                r.reject("course_not_published", value=course["code"])
+            elif v["course_title"] is not None and v["course_title"] != course["title"]:
+                r.reject(
+                    "course_title_mismatch",
+                    value=course["code"],
+                    title=course["title"],
+                    given=v["course_title"],
+                )
+            email = v["user_email"]
+            found = users.get(email.lower(), [])
+            if not found:
+                r.reject("user_not_found", column="user_email", value=email)
+                continue
+            if len(found) > 1:
+                r.reject("ambiguous_user", value=email, count=len(found))
+                continue
+            user = found[0]
+            if user["disabled"]:
+                r.reject("user_disabled", value=email)
+            elif not user["training_access"]:
+                r.reject("user_not_in_training", value=email)
+            elif not ctx.in_scope(user["organisation_id"]):
+                r.reject("out_of_scope", what=f"User {email}")
+            if not r.ok or course is None:
+                continue
+            pair = (user["id"], course["id"])
+            if pair in planned:
+                r.reject(
+                    "duplicate_row", key="course and user", first="an earlier row of this batch"
+                )
+                continue
+            planned.add(pair)
+            record = records.get(pair)
+            if record is not None and record["status"] != CourseStatus.NOT_STARTED:
+                r.skip("existing_progress", status=CourseStatus(record["status"]).label)
+                continue
+            r.data = {"pair": pair, "record": record}
+            r.result = UPDATED if record else CREATED
+
+    def apply(self, rows, refs, ctx):
+        now = timezone.now()
+        new, changed, assign = [], [], []
+        new_rows = []
+        for r in rows:
+            uid, cid = r.data["pair"]
+            when = r.values["completion_date"]
+            values = {
+                "status": CourseStatus.COMPLETED,
+                "status_date": when,
+                "completion_percent": 100,
+                "source": Source.IMPORT,
+            }
+            rec = r.data["record"]
+            if rec is None:
+                new.append({"user_id": uid, "course_id": cid, **values})
+                new_rows.append(r.number)
+            else:
+                changed.append((rec["id"], values, r.number))
+            if r.data["pair"] not in refs["assigned"]:
+                assign.append(
+                    {"user_id": uid, "course_id": cid, "source": Source.IMPORT, "assigned_at": now}
+                )
+        writes.insert(CourseRecord, new, ctx.op, new_rows)
+        if changed:
+            full = {
+                row["id"]: row
+                for row in CourseRecord.objects.filter(pk__in=[c[0] for c in changed]).values()
+            }
+            writes.update(
+                CourseRecord, [(pk, vals, full[pk], n) for pk, vals, n in changed], ctx.op
+            )
+        writes.insert(CourseAssignment, assign, ctx.op)

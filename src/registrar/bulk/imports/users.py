@@ -1,0 +1,635 @@
+"""users (SPEC §4.6, seed 003): the 37 columns of the French LMS, plus training_access."""
+
+from django.conf import settings
+from django.contrib.auth.tokens import default_token_generator
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
+
+from registrar.directory import passwords
+from registrar.directory.models import (
+    Audience,
+    ListFolder,
+    ListMember,
+    Role,
+    RoleGrant,
+    User,
+    UserAudience,
+    UserList,
+)
+from registrar.journal import writes
+from registrar.notify.models import OutboxMail
+
+from .. import lookups, parsers
+from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
+
+FIELDS = {  # column -> User field
+    "user_lname": "last_name",
+    "user_fname": "first_name",
+    "user_tname": "title",
+    "user_email": "email",
+    "user_disable": "disabled",
+    "user_culture": "culture",
+    "birth_date": "birth_date",
+    "user_activation_date": "activation_date",
+    "user_expiration_date": "expiration_date",
+    "user_address1": "address1",
+    "user_address2": "address2",
+    "user_zip": "zipcode",
+    "user_city": "city",
+    "user_country": "country",
+    "user_phone": "phone",
+    "user_cellphone": "cellphone",
+    "user_hourly_cost": "hourly_cost",
+    "job_position_id": "job_position",
+    "training_access": "training_access",
+    **{f"user_udtf{i}": f"custom{i}" for i in range(1, 11)},
+}
+EMPTY = {
+    "disabled": False,
+    "training_access": True,
+    "birth_date": None,
+    "activation_date": None,
+    "expiration_date": None,
+    "hourly_cost": None,
+}
+MANAGERS = {
+    "user_manager_extid": "manager_id",
+    "user_alternate_manager_extid": "alternate_manager_id",
+}
+TITLES = {t.value: t.value for t in User.Title} | {
+    "m": "M.",
+    "mr": "M.",
+    "mme": "Mme",
+    "mlle": "Mlle",
+    "dr": "Dr.",
+    "pr": "Pr.",
+}
+
+
+def _role(s: str) -> tuple[str, str | None]:
+    name, _, scope = s.partition(":")
+    return name.strip(), scope.strip() or None
+
+
+C = Column
+COLUMNS = [
+    C(
+        "user_lname",
+        parsers.text(150),
+        required=True,
+        aliases=("last_name", "lastname", "nom"),
+        help="Last name.",
+        example="Martin",
+    ),
+    C(
+        "user_fname",
+        parsers.text(150),
+        required=True,
+        aliases=("first_name", "firstname", "prenom"),
+        help="First name.",
+        example="Alice",
+    ),
+    C(
+        "user_tname",
+        parsers.choice(TITLES, "M., Mme, Mlle, Dr., Pr."),
+        aliases=("title",),
+        help="M., Mme, Mlle, Dr. or Pr.",
+        example="Mme",
+    ),
+    C(
+        "user_login",
+        parsers.text(150),
+        required=True,
+        aliases=("login", "username"),
+        help="Unique login; the match key unless match_on=extid.",
+        example="amartin",
+    ),
+    C(
+        "user_password",
+        parsers.text(128),
+        secret=True,
+        aliases=("password",),
+        header_required=lambda o: not o["generate_passwords"],
+        help="Password, hashed with Argon2 and never written anywhere else. Required for new users unless generate_passwords.",
+        example="Change-me-2024",
+    ),
+    C(
+        "org_extid",
+        parsers.text(100),
+        required=True,
+        aliases=("organisation_extid",),
+        help="External id of the user's organisation.",
+        example="ACME-EU",
+    ),
+    C(
+        "user_email",
+        parsers.email,
+        aliases=("email",),
+        help="Email (not unique).",
+        example="alice.martin@example.com",
+    ),
+    C(
+        "user_extid",
+        parsers.text(100),
+        aliases=("extid",),
+        help="Second unique id, optional; the match key with match_on=extid.",
+        example="E1001",
+    ),
+    C(
+        "user_disable",
+        parsers.flag,
+        aliases=("user_disabled",),
+        help="1 inactive; 0 or empty active.",
+        example="0",
+    ),
+    C(
+        "user_culture",
+        parsers.culture,
+        aliases=("culture", "language"),
+        help="Language tag: en-GB, fr-FR, es-ES…",
+        example="fr-FR",
+    ),
+    C(
+        "birth_date",
+        parsers.date_(past=True),
+        help="YYYY/MM/DD or YYYY-MM-DD.",
+        example="1985/04/12",
+    ),
+    C(
+        "user_activation_date",
+        parsers.date_(),
+        help="Account activation date.",
+        example="2024/01/01",
+    ),
+    C("user_expiration_date", parsers.date_(), help="Account expiration date.", example=""),
+    C(
+        "user_manager_extid",
+        parsers.text(100),
+        help="extid of the manager; may be defined later in the file (warning manager_not_found otherwise).",
+        example="",
+    ),
+    C(
+        "user_alternate_manager_extid",
+        parsers.text(100),
+        help="extid of the alternate manager.",
+        example="",
+    ),
+    C("user_address1", parsers.text(255), help="Address line 1.", example=""),
+    C("user_address2", parsers.text(255), help="Address line 2.", example=""),
+    C("user_zip", parsers.text(20), help="Postcode.", example=""),
+    C("user_city", parsers.text(100), help="City.", example="Lyon"),
+    C("user_country", parsers.text(100), help="Country.", example="France"),
+    C("user_phone", parsers.text(50), help="Phone.", example=""),
+    C("user_cellphone", parsers.text(50), help="Cellphone.", example=""),
+    C("user_hourly_cost", parsers.decimal_(0), help="Hourly cost, a number.", example="35.50"),
+    *[
+        C(f"user_udtf{i}", parsers.text(255), help=f"Custom field {i}.", example="")
+        for i in range(1, 11)
+    ],
+    C(
+        "user_audiences",
+        parsers.multi(parsers.text(150)),
+        help="Audiences, A||B; each must exist.",
+        example="Managers",
+    ),
+    C(
+        "user_roles",
+        parsers.multi(_role),
+        help="Roles with scope, Role1:ORG1||Role2:ORG2 (no scope: the whole platform).",
+        example="",
+    ),
+    C(
+        "job_position_id",
+        parsers.text(100),
+        aliases=("job_position",),
+        help="Job position id.",
+        example="J-12",
+    ),
+    C(
+        "list_name",
+        parsers.multi(parsers.text(150)),
+        aliases=("list_names",),
+        help="Static lists, A||B; a missing list is created (warning list_created).",
+        example="",
+    ),
+    C(
+        "training_access",
+        parsers.flag,
+        help="1 or empty: may take training; 0: in the organisation without training access.",
+        example="1",
+    ),
+]
+
+
+class Users(ImportKind):
+    name = "users"
+    title = "Users"
+    description = "Creates and updates users, matched on login (or extid). Passwords are hashed and never echoed; the rejects file leaves them empty."
+    columns = COLUMNS
+    options = [
+        Option(
+            "match_on",
+            "login",
+            "Match existing users on login, or on extid (which lets a file rename logins).",
+            choices=("login", "extid"),
+        ),
+        Option(
+            "update_existing",
+            True,
+            "Update users that exist; otherwise they are skipped (already_exists).",
+        ),
+        Option("keep_passwords", True, "Never change the password of an existing user."),
+        Option("generate_passwords", False, "Generate a password when none is given."),
+        Option(
+            "force_password_change", False, "New users must change their password at first sign-in."
+        ),
+        Option(
+            "replace_audiences",
+            False,
+            "The file's audiences replace the user's (otherwise they are added).",
+        ),
+        Option(
+            "replace_roles",
+            False,
+            "The file's roles replace the user's (otherwise they are added).",
+        ),
+        Option("update_info_if_present", False, "An empty cell never erases an existing value."),
+        Option(
+            "externally_managed", False, "Mark imported users as managed by an external system."
+        ),
+        Option(
+            "welcome_mail",
+            False,
+            "Send new users their login and a link to set their password, through the outbox.",
+        ),
+    ]
+    key = ("user_login",)
+    template = [
+        {
+            "user_lname": "Martin",
+            "user_fname": "Alice",
+            "user_tname": "Mme",
+            "user_login": "amartin",
+            "user_password": "Change-me-2024",
+            "org_extid": "ACME-EU",
+            "user_email": "alice.martin@example.com",
+            "user_extid": "E1001",
+            "user_culture": "fr-FR",
+            "user_city": "Lyon",
+            "user_audiences": "Managers",
+            "training_access": "1",
+        },
+        {
+            "user_lname": "Durand",
+            "user_fname": "Bob",
+            "user_tname": "M.",
+            "user_login": "bdurand",
+            "user_password": "Change-me-2025",
+            "org_extid": "ACME-EU",
+            "user_email": "bob.durand@example.com",
+            "user_extid": "E1002",
+            "user_manager_extid": "E1001",
+            "birth_date": "1985/04/12",
+            "user_hourly_cost": "35.50",
+            "list_name": "Newcomers",
+        },
+    ]
+
+    def resolve(self, rows, ctx):
+        match_extid = ctx.options["match_on"] == "extid"
+        logins = {r.values["user_login"] for r in rows}
+        extids = {r.values["user_extid"] for r in rows}
+        fields = [
+            "id",
+            "login",
+            "extid",
+            "password",
+            "organisation_id",
+            "op",
+            *FIELDS.values(),
+            *MANAGERS.values(),
+            "externally_managed",
+            "must_change_password",
+        ]
+        by_login = lookups.by_key(User, "login", logins, *fields)
+        by_extid = lookups.by_key(User, "extid", extids, *fields)
+        managers = lookups.by_key(
+            User, "extid", {r.values[c] for r in rows for c in MANAGERS}, "id"
+        )
+        scopes = {s for r in rows for _, s in (r.values["user_roles"] or [])}
+        orgs = lookups.orgs_by_extid({r.values["org_extid"] for r in rows} | scopes)
+        audiences = lookups.by_key(
+            Audience, "name", {a for r in rows for a in r.values["user_audiences"] or []}, "id"
+        )
+        roles = lookups.by_key(
+            Role, "name", {n for r in rows for n, _ in r.values["user_roles"] or []}, "id"
+        )
+        lists = lookups.by_key(
+            UserList, "name", {n for r in rows for n in r.values["list_name"] or []}, "id"
+        )
+        existing_ids = [u["id"] for u in (by_extid if match_extid else by_login).values()]
+        links = {"aud": {}, "role": {}, "list": set()}
+        for part in lookups.chunks(existing_ids):
+            for row in UserAudience.objects.filter(user_id__in=part).values(
+                "id", "user_id", "audience_id"
+            ):
+                links["aud"][(row["user_id"], row["audience_id"])] = row
+            for row in RoleGrant.objects.filter(user_id__in=part).values(
+                "id", "user_id", "role_id", "scope_id"
+            ):
+                links["role"][(row["user_id"], row["role_id"], row["scope_id"])] = row
+            for row in ListMember.objects.filter(user_id__in=part).values(
+                "user_id", "user_list_id"
+            ):
+                links["list"].add((row["user_id"], row["user_list_id"]))
+        return {
+            "by_login": by_login,
+            "by_extid": by_extid,
+            "managers": managers,
+            "orgs": orgs,
+            "audiences": audiences,
+            "roles": roles,
+            "lists": lists,
+            "links": links,
+        }
+
+    def plan(self, rows, refs, ctx):
+        o = ctx.options
+        match_extid = o["match_on"] == "extid"
+        claimed = ctx.state.setdefault("extids", {})  # extid -> login, across batches
+        present = ctx.present
+        pending_pw = []
+        for r in rows:
+            v = r.values
+            login, extid = v["user_login"], v["user_extid"]
+            if match_extid and extid is None:
+                r.reject("missing_value", column="user_extid")
+                continue
+            old = refs["by_extid"].get(extid) if match_extid else refs["by_login"].get(login)
+            org = refs["orgs"].get(v["org_extid"])
+            if org is None:
+                r.reject("org_not_found", value=v["org_extid"])
+            elif not ctx.in_scope(org["id"]):
+                r.reject("out_of_scope", what=f"Organisation {v['org_extid']}")
+            if old is not None and not ctx.in_scope(old["organisation_id"]):
+                r.reject("out_of_scope", what=f"User {old['login']}")
+            if old is not None and not o["update_existing"]:
+                r.skip("already_exists", value=login)
+                continue
+            owner = refs["by_login"].get(login)
+            if owner is not None and (old is None or owner["id"] != old["id"]):
+                r.reject("login_in_use", value=login)
+            if extid is not None:
+                holder = refs["by_extid"].get(extid)
+                if (
+                    holder is not None and (old is None or holder["id"] != old["id"])
+                ) or claimed.get(extid, login) != login:
+                    r.reject("extid_in_use", value=extid)
+            self._plan_links(r, refs, ctx)
+            if not r.ok:
+                continue
+            if extid is not None:
+                claimed[extid] = login
+            new = {"login": login, "organisation_id": org["id"]}
+            if (
+                match_extid
+                or extid is not None
+                or "user_extid" in present
+                and not o["update_info_if_present"]
+            ):
+                new["extid"] = extid
+            for col, fld in FIELDS.items():
+                if col not in present:
+                    continue
+                val = v[col]
+                if val is None:
+                    if old is not None and o["update_info_if_present"]:
+                        continue
+                    val = EMPTY.get(fld, "")
+                new[fld] = val
+            if o["externally_managed"]:
+                new["externally_managed"] = True
+            deferred = []
+            for col, fld in MANAGERS.items():
+                ext = v[col]
+                if ext is None:
+                    if col in present and not (old is not None and o["update_info_if_present"]):
+                        new[fld] = None
+                elif ext in refs["managers"]:
+                    new[fld] = refs["managers"][ext]["id"]
+                else:
+                    deferred.append((col, fld, ext))
+            pw = v["user_password"]
+            if old is None:
+                if pw is None and not o["generate_passwords"]:
+                    r.reject("missing_value", column="user_password")
+                    continue
+                new["password"] = pw or passwords.generate()
+                new["must_change_password"] = bool(o["force_password_change"])
+            elif pw is not None and not o["keep_passwords"]:
+                pending_pw.append((r, pw, old["password"]))
+            r.data.update(old=old, new=new, deferred=deferred)
+            if old is None:
+                r.result = CREATED
+            else:
+                r.data["diff"] = {k: x for k, x in new.items() if old.get(k) != x}
+                r.result = UPDATED if r.data["diff"] or r.data.get("links") else UNCHANGED
+        if pending_pw:  # compare clear passwords with stored hashes so a re-import changes nothing
+            for (r, pw, _), same in zip(
+                pending_pw, passwords.check_many([(pw, h) for _, pw, h in pending_pw]), strict=True
+            ):
+                if not same:
+                    r.data["new"]["password"] = pw
+                    r.data["diff"]["password"] = pw
+                    r.result = UPDATED
+
+    def _plan_links(self, r, refs, ctx):
+        """Audiences, roles and lists: resolve names; decide what to add and remove."""
+        v, o = r.values, ctx.options
+        aud_ids, grants, list_ids = [], [], []
+        for name in v["user_audiences"] or []:
+            a = refs["audiences"].get(name)
+            if a is None:
+                r.reject("audience_not_found", value=name)
+            else:
+                aud_ids.append(a["id"])
+        for name, scope in v["user_roles"] or []:
+            role = refs["roles"].get(name)
+            org = refs["orgs"].get(scope) if scope else None
+            if role is None:
+                r.reject("role_not_found", value=name)
+            if scope and org is None:
+                r.reject("org_not_found", value=scope)
+            if ctx.scope_ids is not None and (org is None or org["id"] not in ctx.scope_ids):
+                r.reject("out_of_scope", what=f"Role {name} on {scope or 'the whole platform'}")
+            if role is not None and (not scope or org is not None):
+                grants.append((role["id"], org["id"] if org else None))
+        for name in v["list_name"] or []:
+            lst = refs["lists"].get(name) or ctx.state.get("new_lists", {}).get(name)
+            if lst is None:
+                r.warn("list_created", value=name)
+                ctx.state.setdefault("lists_to_create", {}).setdefault(name, None)
+            list_ids.append(name)
+        r.data = {"aud": aud_ids, "grants": grants, "list_names": list_ids}
+        old = (
+            refs["by_extid"].get(v["user_extid"])
+            if o["match_on"] == "extid"
+            else refs["by_login"].get(v["user_login"])
+        )
+        if old is None or not r.ok:
+            return
+        links = refs["links"]
+        uid = old["id"]
+        add_a = [a for a in dict.fromkeys(aud_ids) if (uid, a) not in links["aud"]]
+        add_g = [g for g in dict.fromkeys(grants) if (uid, *g) not in links["role"]]
+        del_a = del_g = []
+        if (
+            o["replace_audiences"]
+            and ("user_audiences" in ctx.present)
+            and not (v["user_audiences"] is None and o["update_info_if_present"])
+        ):
+            del_a = [row for (u, a), row in links["aud"].items() if u == uid and a not in aud_ids]
+        if (
+            o["replace_roles"]
+            and ("user_roles" in ctx.present)
+            and not (v["user_roles"] is None and o["update_info_if_present"])
+        ):
+            del_g = [
+                row
+                for (u, ro, s), row in links["role"].items()
+                if u == uid and (ro, s) not in grants
+            ]
+        lists = refs["lists"]
+        add_l = [
+            n
+            for n in dict.fromkeys(list_ids)
+            if n not in lists or (uid, lists[n]["id"]) not in links["list"]
+        ]
+        r.data["links"] = bool(add_a or add_g or del_a or del_g or add_l)
+        r.data.update(add_a=add_a, add_g=add_g, del_a=del_a, del_g=del_g)
+
+    def apply(self, rows, refs, ctx):
+        op = ctx.op
+        lists = self._create_lists(refs, ctx)
+        creating = [r for r in rows if r.result == CREATED]
+        hashed = passwords.hash_many([r.data["new"]["password"] for r in creating])
+        ids = writes.allocate_ids(User, len(creating))
+        inserts = []
+        for r, pk, h in zip(creating, ids, hashed, strict=True):
+            r.data["uid"] = pk
+            inserts.append({**r.data["new"], "id": pk, "password": h})
+        writes.insert(User, inserts, op, [r.number for r in creating])
+        updating = [r for r in rows if r.result == UPDATED]
+        pw_rows = [r for r in updating if "password" in r.data["diff"]]
+        for r, h in zip(
+            pw_rows, passwords.hash_many([r.data["diff"]["password"] for r in pw_rows]), strict=True
+        ):
+            r.data["diff"]["password"] = h
+        full = {}
+        for part in lookups.chunks([r.data["old"]["id"] for r in updating if r.data["diff"]]):
+            full.update({u["id"]: u for u in User.objects.filter(pk__in=part).values()})
+        writes.update(
+            User,
+            [
+                (r.data["old"]["id"], r.data["diff"], full[r.data["old"]["id"]], r.number)
+                for r in updating
+                if r.data["diff"]
+            ],
+            op,
+        )
+        for r in updating:
+            r.data["uid"] = r.data["old"]["id"]
+        aud, grants, members, del_a, del_g = [], [], [], [], []
+        for r in creating:
+            uid = r.data["uid"]
+            aud += [{"user_id": uid, "audience_id": a} for a in dict.fromkeys(r.data["aud"])]
+            grants += [
+                {"user_id": uid, "role_id": ro, "scope_id": s}
+                for ro, s in dict.fromkeys(r.data["grants"])
+            ]
+            members += [
+                {"user_id": uid, "user_list_id": lists[n]}
+                for n in dict.fromkeys(r.data["list_names"])
+            ]
+        for r in updating:
+            uid = r.data["uid"]
+            aud += [{"user_id": uid, "audience_id": a} for a in r.data.get("add_a", [])]
+            grants += [
+                {"user_id": uid, "role_id": ro, "scope_id": s} for ro, s in r.data.get("add_g", [])
+            ]
+            known = refs["links"]["list"]
+            members += [
+                {"user_id": uid, "user_list_id": lists[n]}
+                for n in dict.fromkeys(r.data["list_names"])
+                if (uid, lists[n]) not in known
+            ]
+            del_a += r.data.get("del_a", [])
+            del_g += r.data.get("del_g", [])
+        writes.delete(UserAudience, [(x["id"], {**x, "op": None}, None) for x in del_a], op)
+        writes.delete(RoleGrant, [(x["id"], {**x, "op": None}, None) for x in del_g], op)
+        writes.insert(UserAudience, aud, op)
+        writes.insert(RoleGrant, grants, op)
+        writes.insert(ListMember, members, op)
+        for r in rows:
+            for col, fld, ext in r.data.get("deferred", []):
+                ctx.state.setdefault("deferred", []).append(
+                    (r.number, r.data["uid"], col, fld, ext)
+                )
+        if ctx.options["welcome_mail"]:
+            self._welcome(creating, op)
+
+    def _create_lists(self, refs, ctx) -> dict[str, int]:
+        lists = {n: x["id"] for n, x in refs["lists"].items()}
+        made = ctx.state.setdefault("new_lists", {})
+        lists.update({n: x["id"] for n, x in made.items()})
+        todo = [n for n in ctx.state.pop("lists_to_create", {}) if n not in lists]
+        if todo:
+            folder = ListFolder.objects.filter(
+                name="Default", parent=None
+            ).first() or ListFolder.objects.create(name="Default", op=ctx.op.pk)
+            ids = writes.insert(
+                UserList, [{"name": n, "folder_id": folder.pk} for n in todo], ctx.op
+            )
+            for n, pk in zip(todo, ids, strict=True):
+                made[n] = {"id": pk}
+                lists[n] = pk
+        return lists
+
+    def _welcome(self, created, op):
+        base = getattr(settings, "REGISTRAR_BASE_URL", "http://127.0.0.1:8000")
+        mails = []
+        for r in created:
+            new = r.data["new"]
+            if not new.get("email"):
+                continue
+            user = User(pk=r.data["uid"], login=new["login"], email=new["email"], password="!")
+            token = default_token_generator.make_token(user)
+            link = f"{base}/reset/{urlsafe_base64_encode(force_bytes(user.pk))}/{token}/"
+            body = f"Hello {new['first_name']},\n\nYour Registrar account is ready.\nLogin: {new['login']}\nChoose your password here: {link}\n"
+            mails.append(
+                OutboxMail(
+                    to=new["email"],
+                    subject="Your training account",
+                    body=body,
+                    user_id=user.pk,
+                    operation=op,
+                )
+            )
+        OutboxMail.objects.bulk_create(mails, batch_size=1000)
+
+    def finish(self, ctx):
+        """Managers defined later in the file: link them now, or warn manager_not_found."""
+        deferred = ctx.state.get("deferred", [])
+        if not deferred:
+            return
+        found = lookups.by_key(User, "extid", {d[4] for d in deferred}, "id")
+        full = {}
+        for part in lookups.chunks({d[1] for d in deferred}):
+            full.update({u["id"]: u for u in User.objects.filter(pk__in=part).values()})
+        items = {}
+        for number, uid, col, fld, ext in deferred:
+            if ext in found:
+                items.setdefault(uid, [{}, number])[0][fld] = found[ext]["id"]
+            else:
+                ctx.amend(number, "manager_not_found", value=ext, column=col)
+        writes.update(User, [(uid, diff, full[uid], n) for uid, (diff, n) in items.items()], ctx.op)

@@ -1,0 +1,178 @@
+"""Cell parsers: a trimmed, non-empty string in, a typed value out, or CellError with a code."""
+
+import re
+import uuid as uuidlib
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+
+from django.utils import timezone
+
+
+class CellError(Exception):
+    """A cell's value is not acceptable: `code` and the message parameters."""
+
+    def __init__(self, code: str, **params):
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
+def text(max_length: int = 255):
+    def parse(s: str) -> str:
+        if len(s) > max_length:
+            raise CellError("value_too_long", length=len(s), max=max_length)
+        return s
+
+    return parse
+
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def email(s: str) -> str:
+    if len(s) > 254 or not _EMAIL.match(s):
+        raise CellError("invalid_email")
+    return s
+
+
+def _parse_datetime(s: str) -> datetime | date:
+    """ISO 8601 or YYYY/MM/DD; a date alone stays a date."""
+    t = s.replace("/", "-") if len(s) >= 10 and s[4] == "/" and s[7] == "/" else s
+    if t.endswith("Z"):
+        t = t[:-1] + "+00:00"
+    if len(t) == 10:
+        return date.fromisoformat(t)
+    return datetime.fromisoformat(t)
+
+
+class _Cached:
+    """Dates repeat a lot in real files: remember the last few thousand parses."""
+
+    def __init__(self, fn):
+        self.fn, self.cache = fn, {}
+
+    def __call__(self, s: str):
+        try:
+            return self.cache[s]
+        except KeyError:
+            pass
+        value = self.fn(s)
+        if len(self.cache) > 50_000:
+            self.cache.clear()
+        self.cache[s] = value
+        return value
+
+
+def date_(past: bool = False):
+    """A calendar date; a date with a time keeps its date part."""
+
+    def parse(s: str) -> date:
+        try:
+            v = _parse_datetime(s)
+        except ValueError:
+            raise CellError("invalid_date") from None
+        if isinstance(v, datetime):
+            v = (timezone.localtime(v) if v.tzinfo else v).date()
+        if past and v > timezone.localdate():
+            raise CellError("future_date")
+        return v
+
+    return _Cached(parse)
+
+
+def datetime_(past: bool = False):
+    """A moment; a date alone is midnight, and no zone means the platform's time zone."""
+
+    def parse(s: str) -> datetime:
+        try:
+            v = _parse_datetime(s)
+        except ValueError:
+            raise CellError("invalid_date") from None
+        if not isinstance(v, datetime):
+            v = datetime.combine(v, time.min)
+        if v.tzinfo is None:
+            v = timezone.make_aware(v)
+        if past and v > timezone.now():
+            raise CellError("future_date")
+        return v
+
+    return _Cached(parse)
+
+
+def choice(mapping: dict[str, object], shown: str | None = None):
+    """One of a fixed set, matched case-insensitively; `mapping` also holds the aliases."""
+    norm = {k.lower(): v for k, v in mapping.items()}
+    allowed = shown or ", ".join(mapping)
+
+    def parse(s: str):
+        try:
+            return norm[s.lower()]
+        except KeyError:
+            raise CellError("invalid_choice", choices=allowed) from None
+
+    return parse
+
+
+YES = ("1", "y", "yes", "true", "oui", "o", "x")
+NO = ("0", "n", "no", "false", "non")
+flag = choice({**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}, shown="1, 0, yes, no")
+
+
+def decimal_(min_value: float | None = None, max_value: float | None = None):
+    def parse(s: str) -> Decimal:
+        try:
+            v = Decimal(s.replace(",", ".").replace(" ", ""))
+        except InvalidOperation:
+            raise CellError("invalid_number", detail="") from None
+        if not v.is_finite():
+            raise CellError("invalid_number", detail="")
+        if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
+            raise CellError("invalid_number", detail=f" between {min_value} and {max_value}")
+        return v
+
+    return parse
+
+
+def integer(min_value: int | None = None, max_value: int | None = None):
+    def parse(s: str) -> int:
+        try:
+            v = int(s)
+        except ValueError:
+            try:
+                f = float(s.replace(",", "."))
+            except ValueError:
+                raise CellError("invalid_number", detail=" (a whole number)") from None
+            if not f.is_integer():
+                raise CellError("invalid_number", detail=" (a whole number)") from None
+            v = int(f)
+        if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
+            raise CellError("invalid_number", detail=f" between {min_value} and {max_value}")
+        return v
+
+    return parse
+
+
+def multi(item=None, sep: str = "||"):
+    """A list cell such as `A||B`; each item parsed by `item` (text by default)."""
+    item = item or text(150)
+
+    def parse(s: str) -> list:
+        return [item(p.strip()) for p in s.split(sep) if p.strip()]
+
+    return parse
+
+
+def uuid_(s: str) -> uuidlib.UUID:
+    try:
+        return uuidlib.UUID(s)
+    except ValueError:
+        raise CellError("invalid_identifier", detail=" (a UUID)") from None
+
+
+_CULTURE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
+
+
+def culture(s: str) -> str:
+    if not _CULTURE.match(s):
+        raise CellError("invalid_choice", choices="a language tag such as en-GB, fr-FR, es-ES")
+    return s

@@ -1,0 +1,7 @@
+"""The catalogue app."""
+
+from django.apps import AppConfig
+
+
+class CatalogueConfig(AppConfig):
+    name = "registrar.catalogue"

@@ -1,0 +1,121 @@
+"""registrar import KIND FILE: run one import through the engine."""
+
+import json
+import sys
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import translation
+
+from registrar.bulk import engine
+from registrar.bulk.codes import CODES
+from registrar.bulk.io.readers import FileError
+
+
+def progress_printer(stream):
+    """A one-line progress bar on a terminal: rows, percent, rate, time left."""
+    last = [0.0]
+
+    def show(done, total, fraction, elapsed):
+        now = time.monotonic()
+        if now - last[0] < 0.2 and fraction != 1.0:
+            return
+        last[0] = now
+        rate = done / elapsed if elapsed > 0 else 0
+        pct = f"{fraction * 100:5.1f}%" if fraction is not None else "  ?  "
+        left = (elapsed / fraction - elapsed) if fraction else 0
+        stream.write(f"\r{pct} {done:>10,} rows  {rate:>9,.0f} rows/s  {left:5.0f}s left ")
+        if fraction == 1.0:
+            stream.write("\n")
+        stream.flush()
+
+    return show
+
+
+class Command(BaseCommand):
+    help = "Import a CSV or spreadsheet: registrar import KIND FILE [options]."
+
+    def add_arguments(self, parser):
+        parser.add_argument("kind")
+        parser.add_argument("file")
+        parser.add_argument(
+            "--verify-only", action="store_true", help="Validate and plan; write nothing."
+        )
+        parser.add_argument("--set", action="append", default=[], metavar="OPTION=VALUE")
+        parser.add_argument(
+            "--scope", help="Organisation extid: rows outside its subtree are rejected."
+        )
+        parser.add_argument("--results")
+        parser.add_argument("--rejects")
+        parser.add_argument("--log")
+        parser.add_argument("--json", action="store_true", help="Print one JSON summary object.")
+        parser.add_argument(
+            "--all-or-nothing",
+            action="store_true",
+            help="Any rejected row aborts the whole import.",
+        )
+        parser.add_argument(
+            "--preview", action="store_true", help="Show how the first data row is read, then stop."
+        )
+        parser.add_argument("--lang", default="en", help="Messages language: en or fr.")
+
+    def handle(self, *args, **o):
+        translation.activate(o["lang"])
+        options = {}
+        for item in o["set"]:
+            name, sep, value = item.partition("=")
+            if not sep:
+                raise CommandError(f"--set expects OPTION=VALUE, not {item!r}", returncode=2)
+            options[name.strip()] = value.strip()
+        try:
+            if o["preview"]:
+                self.stdout.write(
+                    json.dumps(
+                        engine.preview(o["kind"], o["file"], options), indent=2, ensure_ascii=False
+                    )
+                )
+                return
+            req = engine.Request(
+                kind=o["kind"],
+                path=o["file"],
+                options=options,
+                verify_only=o["verify_only"],
+                all_or_nothing=o["all_or_nothing"],
+                scope=o["scope"],
+                results_path=o["results"],
+                rejects_path=o["rejects"],
+                log_path=o["log"],
+                progress=progress_printer(sys.stderr)
+                if sys.stderr.isatty() and not o["json"]
+                else None,
+            )
+            report = engine.run_import(req)
+        except FileError as e:
+            raise CommandError(
+                f"{e.code}: {CODES[e.code].format(**e.params)}", returncode=2
+            ) from None
+        summary = report.summary()
+        if o["json"]:
+            self.stdout.write(json.dumps(summary))
+        else:
+            op = report.operation
+            verb = (
+                "Verified (nothing written)"
+                if op.verify_only
+                else "Aborted (nothing written)"
+                if op.status == "aborted"
+                else "Imported"
+            )
+            counts = ", ".join(
+                f"{k} {v}"
+                for k, v in summary.items()
+                if k not in ("operation", "kind", "verify_only")
+            )
+            self.stdout.write(f"{verb}: operation #{op.pk} {op.name}: {counts}")
+            for h in report.file_warnings:
+                self.stdout.write(f"warning unknown_column: {h}")
+            self.stdout.write(
+                f"results: {report.results_path}\nrejects: {report.rejects_path}\nlog:     {report.log_path}"
+            )
+        if summary["rejected"]:
+            sys.exit(1)

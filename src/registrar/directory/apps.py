@@ -1,0 +1,7 @@
+"""The directory app."""
+
+from django.apps import AppConfig
+
+
+class DirectoryConfig(AppConfig):
+    name = "registrar.directory"

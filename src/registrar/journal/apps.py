@@ -1,0 +1,7 @@
+"""The journal app."""
+
+from django.apps import AppConfig
+
+
+class JournalConfig(AppConfig):
+    name = "registrar.journal"

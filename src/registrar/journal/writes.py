@@ -1,0 +1,174 @@
+"""Journalled bulk writes: the one layer through which bulk jobs change learner data.
+
+Every written row is stamped with its operation (`op`); created rows are journalled as pk
+batches, updated and deleted rows with their before (and after) values, so undo can restore them.
+"""
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.db import connection
+
+from .models import Change, Operation
+
+CHUNK = 2000
+
+
+def jsonable(value):
+    """A field value as JSON: dates ISO, decimals and UUIDs as strings."""
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (Decimal, uuid.UUID)):
+        return str(value)
+    return value
+
+
+def snapshot(values: dict) -> dict:
+    return {k: jsonable(v) for k, v in values.items()}
+
+
+def label(model) -> str:
+    return model._meta.label
+
+
+def _fields(model) -> list:
+    return [f for f in model._meta.concrete_fields if not f.primary_key]
+
+
+def row_values(obj) -> dict:
+    """Every concrete field of a model instance, by attname (the journal's before snapshot)."""
+    return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
+
+
+def allocate_ids(model, n: int) -> list[int]:
+    """Reserve n primary keys, so inserts know their pks without RETURNING."""
+    if n == 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as c:
+        if connection.vendor == "postgresql":
+            c.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                [table, n],
+            )
+            return [r[0] for r in c.fetchall()]
+        # AUTOINCREMENT never reuses a deleted id; neither must we (the journal refers to them).
+        c.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')
+        top = c.fetchone()[0]
+        c.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+        seq = c.fetchone()
+        start = max(top, seq[0] if seq else 0) + 1
+        return list(range(start, start + n))
+
+
+def insert(
+    model, rows: list[dict], op: Operation, row_numbers: list[int] | None = None
+) -> list[int]:
+    """Insert rows (dicts by attname; missing fields take their defaults). Returns their pks."""
+    if not rows:
+        return []
+    fields = _fields(model)
+    ids = [r.pop("id") for r in rows] if "id" in rows[0] else allocate_ids(model, len(rows))
+    cols = ", ".join(f'"{f.column}"' for f in fields)
+    marks = ", ".join(["%s"] * (len(fields) + 1))
+    sql = f'INSERT INTO "{model._meta.db_table}" ("id", {cols}) VALUES ({marks})'
+    prep = [(f.attname, f, f.get_default) for f in fields]
+    params = []
+    for pk, row in zip(ids, rows, strict=True):
+        row["op"] = op.pk
+        values = [pk]
+        for attname, f, default in prep:
+            v = row[attname] if attname in row else default()
+            values.append(f.get_db_prep_save(v, connection))
+        params.append(values)
+    with connection.cursor() as c:
+        for i in range(0, len(params), CHUNK * 5):
+            c.executemany(sql, params[i : i + CHUNK * 5])
+    for i in range(0, len(ids), CHUNK * 5):
+        Change.objects.create(
+            operation=op,
+            table=label(model),
+            action=Change.Action.CREATE,
+            pks=ids[i : i + CHUNK * 5],
+        )
+    return ids
+
+
+def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation) -> None:
+    """Apply (pk, new values, before values, input row) items; journal before and after."""
+    if not items:
+        return
+    by_fields: dict[tuple, list] = {}
+    changes = []
+    meta = model._meta
+    for pk, new, before, row in items:
+        new = {**new, "op": op.pk}
+        by_fields.setdefault(tuple(sorted(new)), []).append((pk, new))
+        changes.append(
+            Change(
+                operation=op,
+                table=meta.label,
+                action=Change.Action.UPDATE,
+                pk_value=pk,
+                row=row,
+                before=snapshot({k: before.get(k) for k in new}),
+                after=snapshot({k: v for k, v in new.items() if k != "op"}),
+            )
+        )
+    with connection.cursor() as c:
+        for names, group in by_fields.items():
+            flds = [meta.get_field(n) if n != "op" else meta.get_field("op") for n in names]
+            sets = ", ".join(f'"{f.column}" = %s' for f in flds)
+            sql = f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" = %s'
+            params = [
+                [f.get_db_prep_save(new[f.attname], connection) for f in flds] + [pk]
+                for pk, new in group
+            ]
+            c.executemany(sql, params)
+    Change.objects.bulk_create(changes, batch_size=CHUNK)
+
+
+def delete(model, items: list[tuple[int, dict, int | None]], op: Operation) -> None:
+    """Delete (pk, full before snapshot, input row) items; the snapshot lets undo re-insert them."""
+    if not items:
+        return
+    pks = [pk for pk, _, _ in items]
+    for i in range(0, len(pks), CHUNK):
+        model._base_manager.filter(pk__in=pks[i : i + CHUNK])._raw_delete(model._base_manager.db)
+    Change.objects.bulk_create(
+        [
+            Change(
+                operation=op,
+                table=label(model),
+                action=Change.Action.DELETE,
+                pk_value=pk,
+                row=row,
+                before=snapshot(before),
+            )
+            for pk, before, row in items
+        ],
+        batch_size=CHUNK,
+    )
+
+
+def restore(model, snapshots: list[dict], op: Operation) -> None:
+    """Re-insert deleted rows with their own pks (undo of a delete), journalled as created."""
+    if not snapshots:
+        return
+    meta = model._meta
+    fields = list(meta.concrete_fields)
+    cols = ", ".join(f'"{f.column}"' for f in fields)
+    sql = f'INSERT INTO "{meta.db_table}" ({cols}) VALUES ({", ".join(["%s"] * len(fields))})'
+    params = []
+    for snap in snapshots:
+        values = {**{f.attname: f.to_python(snap.get(f.attname)) for f in fields}, "op": op.pk}
+        params.append([f.get_db_prep_save(values[f.attname], connection) for f in fields])
+    with connection.cursor() as c:
+        c.executemany(sql, params)
+    Change.objects.create(
+        operation=op,
+        table=meta.label,
+        action=Change.Action.CREATE,
+        pks=[s["id"] for s in snapshots],
+    )

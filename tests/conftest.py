@@ -1,0 +1,60 @@
+"""Test fixtures: an isolated data directory and a helper that runs an import from rows."""
+
+import csv
+import io
+
+import pytest
+
+from registrar.bulk import engine
+from registrar.bulk.io.readers import open_table
+
+
+@pytest.fixture(autouse=True)
+def data_dir(settings, tmp_path):
+    settings.DATA_DIR = tmp_path / "data"
+    return settings.DATA_DIR
+
+
+def write_csv(path, rows: list[list[str]], delimiter: str = ";", encoding: str = "utf-8") -> str:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return str(path)
+
+
+def read_results(path: str) -> list[dict]:
+    """A results (or rejects) file as dicts by header."""
+    t = open_table(path)
+    try:
+        return [dict(zip(t.headers, cells, strict=False)) for _, cells in t.rows()]
+    finally:
+        t.close()
+
+
+class Importer:
+    """Run an import from header + rows; returns the report and the results rows."""
+
+    def __init__(self, tmp_path):
+        self.tmp_path = tmp_path
+        self.n = 0
+
+    def file(self, header: list[str], rows: list[list[str]], suffix: str = ".csv", **kw) -> str:
+        self.n += 1
+        return write_csv(self.tmp_path / f"in{self.n}{suffix}", [header, *rows], **kw)
+
+    def __call__(self, kind: str, header: list[str], rows: list[list[str]], **kw):
+        return self.run(kind, self.file(header, rows), **kw)
+
+    def dicts(self, kind: str, rows: list[dict], **kw):
+        header = list(dict.fromkeys(k for r in rows for k in r))
+        return self(kind, header, [[str(r.get(h, "")) for h in header] for r in rows], **kw)
+
+    def run(self, kind: str, path: str, options: dict | None = None, **kw):
+        report = engine.run_import(engine.Request(kind=kind, path=path, options={k: str(v) for k, v in (options or {}).items()}, **kw))
+        report.rows = read_results(report.results_path)
+        return report
+
+
+@pytest.fixture
+def run_import(tmp_path, db):
+    return Importer(tmp_path)

@@ -1,0 +1,70 @@
+"""Renders docs/codes.md and docs/formats.md from the code table and the import kinds."""
+
+from .codes import CODES, FIX
+from .engine import ENGINE_OPTIONS
+from .imports import KINDS
+
+SEVERITY = {"error": "error: the row is rejected", "warning": "warning: the row is applied", "skip": "the row is skipped"}
+
+
+def codes_md() -> str:
+    out = [
+        "# Result codes",
+        "",
+        "Every row of an import or action ends as one of `created`, `updated`, `deleted`, `unchanged`, `skipped`, `rejected`, "
+        "with zero or more of these codes. File-level codes stop the whole import (exit status 2); others concern one row. "
+        "Generated from `src/registrar/bulk/codes.py` by `registrar write-docs`.",
+        "",
+        "| code | effect | message | how to fix |",
+        "|---|---|---|---|",
+    ]
+    for c in CODES.values():
+        msg = str(c.message).replace("|", "\\|").replace("{value!r}", "'{value}'")
+        out.append(f"| `{c.name}` | {SEVERITY[c.severity]} | {msg} | {FIX.get(c.name, '')} |")
+    return "\n".join(out) + "\n"
+
+
+def formats_md() -> str:
+    out = [
+        "# Import file formats",
+        "",
+        "Generated from the import kinds by `registrar write-docs`. `registrar import-template KIND` writes an example of each.",
+        "",
+        "Every kind reads CSV (`;` or `,`, detected; UTF-8 with or without BOM, UTF-16, Windows-1252, detected) and the first "
+        "sheet of .xlsx, .xls or .ods files. The first non-blank line is the header: headers match whatever the case, spaces, "
+        "underscores and hyphens, and known aliases are accepted. Blank lines are ignored; cells are trimmed. Dates are ISO 8601 "
+        "(`2024-06-15`, `2024-06-15T14:30:00+10:00`) or `YYYY/MM/DD`; a date without a time zone is in the platform's time zone. "
+        "`*` marks a column whose value is required. There is no row limit unless an operator sets `REGISTRAR_MAX_ROWS`.",
+        "",
+        "Options are given as `--set name=value` (yes/no for switches). These apply to every kind:",
+        "",
+        *_options(ENGINE_OPTIONS),
+        "",
+        "Every import writes three files: the **results** (the input as given plus `row`, `result`, `codes`, `message`), the "
+        "**rejects** (only rejected rows, in the input's own columns and separator, ready to fix and import again; password "
+        "cells are left empty) and the **log** (one line per error or warning, with its row number). Codes: docs/codes.md.",
+    ]
+    for kind in KINDS.values():
+        out += ["", f"## {kind.name}", "", kind.description, ""]
+        out += ["| column | aliases | description |", "|---|---|---|"]
+        for c in kind.columns:
+            star = "*" if c.required else ""
+            aliases = ", ".join(f"`{a}`" for a in c.aliases)
+            out.append(f"| `{c.name}`{star} | {aliases} | {c.help} |")
+        if kind.key:
+            out += ["", f"A row's identity is {', '.join(f'`{k}`' for k in kind.key)}: a second row with the same is rejected (`duplicate_row`)."]
+        if kind.options:
+            out += ["", "Options:", "", *_options(kind.options)]
+        names = [c.name for c in kind.columns]
+        example = [";".join(names)] + [";".join(row.get(n, "") for n in names) for row in kind.template]
+        out += ["", "Example:", "", "```", *example, "```"]
+    return "\n".join(out) + "\n"
+
+
+def _options(options) -> list[str]:
+    lines = []
+    for o in options:
+        default = ("yes" if o.default else "no") if isinstance(o.default, bool) else (o.default or "(empty)")
+        choices = f" One of: {', '.join(f'`{c}`' for c in o.choices if c and c != chr(9))}." if o.choices else ""
+        lines.append(f"- `{o.name}` (default {default}): {o.help.rstrip('.')}.{choices}")
+    return lines

@@ -50,7 +50,11 @@ class Importer:
         return self(kind, header, [[str(r.get(h, "")) for h in header] for r in rows], **kw)
 
     def run(self, kind: str, path: str, options: dict | None = None, **kw):
-        report = engine.run_import(engine.Request(kind=kind, path=path, options={k: str(v) for k, v in (options or {}).items()}, **kw))
+        report = engine.run_import(
+            engine.Request(
+                kind=kind, path=path, options={k: str(v) for k, v in (options or {}).items()}, **kw
+            )
+        )
         report.rows = read_results(report.results_path)
         return report
 

@@ -25,12 +25,21 @@ def result(report, n=0):
 
 
 def test_completion_creates_completed_record_and_assignment(run_import, world):
-    rep = run_import("completions", H, [["SAFE-101", "alice@example.com", "2024-06-15", "Workplace safety"]])
+    rep = run_import(
+        "completions", H, [["SAFE-101", "alice@example.com", "2024-06-15", "Workplace safety"]]
+    )
     assert result(rep) == ("created", "")
     rec = CourseRecord.objects.get(user__login="alice", course__code="SAFE-101")
-    assert (rec.status, rec.completion_percent, rec.source, rec.score) == (CourseStatus.COMPLETED, 100, "import", None)
+    assert (rec.status, rec.completion_percent, rec.source, rec.score) == (
+        CourseStatus.COMPLETED,
+        100,
+        "import",
+        None,
+    )
     assert timezone.localtime(rec.status_date).date().isoformat() == "2024-06-15"
-    assert CourseAssignment.objects.filter(user__login="alice", course__code="SAFE-101", source="import").exists()
+    assert CourseAssignment.objects.filter(
+        user__login="alice", course__code="SAFE-101", source="import"
+    ).exists()
 
 
 def test_email_is_compared_case_insensitively(run_import, world):
@@ -66,7 +75,14 @@ def test_future_completion_date_is_rejected(run_import, world):
 
 def test_iso_datetime_with_offset_and_slash_dates_are_accepted(run_import, world):
     f.course("SAFE-102")
-    rep = run_import("completions", H, [["SAFE-101", "alice@example.com", "2024-06-15T14:30:00+10:00", ""], ["SAFE-102", "alice@example.com", "2024/06/15", ""]])
+    rep = run_import(
+        "completions",
+        H,
+        [
+            ["SAFE-101", "alice@example.com", "2024-06-15T14:30:00+10:00", ""],
+            ["SAFE-102", "alice@example.com", "2024/06/15", ""],
+        ],
+    )
     assert [r["result"] for r in rep.rows] == ["created", "created"]
     rec = CourseRecord.objects.get(course__code="SAFE-101")
     assert rec.status_date.isoformat().startswith("2024-06-15T04:30:00")
@@ -99,7 +115,9 @@ def test_email_shared_by_two_users_is_ambiguous(run_import, world):
 
 def test_existing_progress_is_skipped_and_left_unchanged(run_import, world):
     alice = f.user("erin")
-    rec = CourseRecord.objects.create(user=alice, course_id=f.course("C2").pk, status="I", completion_percent=40)
+    rec = CourseRecord.objects.create(
+        user=alice, course_id=f.course("C2").pk, status="I", completion_percent=40
+    )
     rep = run_import("completions", H, [["C2", "erin@example.com", "2024-06-15", ""]])
     assert result(rep) == ("skipped", "existing_progress")
     rec.refresh_from_db()
@@ -116,30 +134,62 @@ def test_not_started_record_is_completed(run_import, world):
 
 
 def test_duplicate_row_rejects_the_later_row(run_import, world):
-    rep = run_import("completions", H, [["SAFE-101", "alice@example.com", "2024-06-15", ""], ["safe-101", "ALICE@example.com", "2024-06-16", ""]])
+    rep = run_import(
+        "completions",
+        H,
+        [
+            ["SAFE-101", "alice@example.com", "2024-06-15", ""],
+            ["safe-101", "ALICE@example.com", "2024-06-16", ""],
+        ],
+    )
     assert [result(rep, i) for i in (0, 1)] == [("created", ""), ("rejected", "duplicate_row")]
 
 
 def test_importing_the_same_file_twice_changes_nothing(run_import, world):
-    path = run_import.file(H, [["SAFE-101", "alice@example.com", "2024-06-15", ""], ["NOPE", "alice@example.com", "2024-06-15", ""]])
+    path = run_import.file(
+        H,
+        [
+            ["SAFE-101", "alice@example.com", "2024-06-15", ""],
+            ["NOPE", "alice@example.com", "2024-06-15", ""],
+        ],
+    )
     first = run_import.run("completions", path)
     second = run_import.run("completions", path)
     assert [r["result"] for r in first.rows] == ["created", "rejected"]
-    assert [(r["result"], r["codes"]) for r in second.rows] == [("skipped", "existing_progress"), ("rejected", "course_not_found")]
+    assert [(r["result"], r["codes"]) for r in second.rows] == [
+        ("skipped", "existing_progress"),
+        ("rejected", "course_not_found"),
+    ]
     assert CourseRecord.objects.count() == 1
 
 
 def test_verify_only_gives_the_same_results_and_writes_nothing(run_import, world):
-    path = run_import.file(H, [["SAFE-101", "alice@example.com", "2024-06-15", ""], ["NOPE", "alice@example.com", "2024-06-15", ""]])
+    path = run_import.file(
+        H,
+        [
+            ["SAFE-101", "alice@example.com", "2024-06-15", ""],
+            ["NOPE", "alice@example.com", "2024-06-15", ""],
+        ],
+    )
     verified = run_import.run("completions", path, verify_only=True)
     assert not CourseRecord.objects.exists() and not CourseAssignment.objects.exists()
     real = run_import.run("completions", path)
-    assert [(r["result"], r["codes"]) for r in verified.rows] == [(r["result"], r["codes"]) for r in real.rows]
+    assert [(r["result"], r["codes"]) for r in verified.rows] == [
+        (r["result"], r["codes"]) for r in real.rows
+    ]
 
 
 def test_out_of_scope_user_is_rejected(run_import, world):
     a = f.org("A")
     f.org("B")
     f.user("gina", organisation=a)
-    rep = run_import("completions", H, [["SAFE-101", "gina@example.com", "2024-06-15", ""], ["SAFE-101", "alice@example.com", "2024-06-15", ""]], scope="A")
+    rep = run_import(
+        "completions",
+        H,
+        [
+            ["SAFE-101", "gina@example.com", "2024-06-15", ""],
+            ["SAFE-101", "alice@example.com", "2024-06-15", ""],
+        ],
+        scope="A",
+    )
     assert [result(rep, i) for i in (0, 1)] == [("created", ""), ("rejected", "out_of_scope")]

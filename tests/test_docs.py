@@ -13,8 +13,12 @@ def test_every_code_has_a_fix_text():
 
 
 def test_codes_doc_is_up_to_date():
-    assert (DOCS / "codes.md").read_text(encoding="utf-8") == docs.codes_md(), "run `registrar write-docs`"
+    assert (DOCS / "codes.md").read_text(encoding="utf-8") == docs.codes_md(), (
+        "run `registrar write-docs`"
+    )
 
 
 def test_formats_doc_is_up_to_date():
-    assert (DOCS / "formats.md").read_text(encoding="utf-8") == docs.formats_md(), "run `registrar write-docs`"
+    assert (DOCS / "formats.md").read_text(encoding="utf-8") == docs.formats_md(), (
+        "run `registrar write-docs`"
+    )

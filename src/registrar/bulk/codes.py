@@ -90,7 +90,11 @@ code("lesson_not_found", ERROR, _("No lesson {value!r} in course {course!r}"))
 code("lesson_type_mismatch", ERROR, _("Lesson {value!r} is of type {actual}, not {given}"))
 code("activity_not_found", ERROR, _("No course or session has the external reference {value!r}"))
 code("org_not_found", ERROR, _("No organisation has the external id {value!r}"))
-code("parent_not_found", ERROR, _("Parent {value!r} is neither in the platform nor in the file"))
+code(
+    "parent_not_found",
+    ERROR,
+    _("Parent {value!r} is not in the platform, and no applied row of the file defines it"),
+)
 code("hierarchy_cycle", ERROR, _("Parent {value!r} would put {key!r} under itself"))
 code("manager_not_found", WARNING, _("Manager {value!r} ({column}) was not found: left empty"))
 code("supervisor_not_found", WARNING, _("Supervisor {value!r} was not found: left empty"))

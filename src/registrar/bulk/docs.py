@@ -4,7 +4,11 @@ from .codes import CODES, FIX
 from .engine import ENGINE_OPTIONS
 from .imports import KINDS
 
-SEVERITY = {"error": "error: the row is rejected", "warning": "warning: the row is applied", "skip": "the row is skipped"}
+SEVERITY = {
+    "error": "error: the row is rejected",
+    "warning": "warning: the row is applied",
+    "skip": "the row is skipped",
+}
 
 
 def codes_md() -> str:
@@ -52,11 +56,16 @@ def formats_md() -> str:
             aliases = ", ".join(f"`{a}`" for a in c.aliases)
             out.append(f"| `{c.name}`{star} | {aliases} | {c.help} |")
         if kind.key:
-            out += ["", f"A row's identity is {', '.join(f'`{k}`' for k in kind.key)}: a second row with the same is rejected (`duplicate_row`)."]
+            out += [
+                "",
+                f"A row's identity is {', '.join(f'`{k}`' for k in kind.key)}: a second row with the same is rejected (`duplicate_row`).",
+            ]
         if kind.options:
             out += ["", "Options:", "", *_options(kind.options)]
         names = [c.name for c in kind.columns]
-        example = [";".join(names)] + [";".join(row.get(n, "") for n in names) for row in kind.template]
+        example = [";".join(names)] + [
+            ";".join(row.get(n, "") for n in names) for row in kind.template
+        ]
         out += ["", "Example:", "", "```", *example, "```"]
     return "\n".join(out) + "\n"
 
@@ -64,7 +73,15 @@ def formats_md() -> str:
 def _options(options) -> list[str]:
     lines = []
     for o in options:
-        default = ("yes" if o.default else "no") if isinstance(o.default, bool) else (o.default or "(empty)")
-        choices = f" One of: {', '.join(f'`{c}`' for c in o.choices if c and c != chr(9))}." if o.choices else ""
+        default = (
+            ("yes" if o.default else "no")
+            if isinstance(o.default, bool)
+            else (o.default or "(empty)")
+        )
+        choices = (
+            f" One of: {', '.join(f'`{c}`' for c in o.choices if c and c != chr(9))}."
+            if o.choices
+            else ""
+        )
         lines.append(f"- `{o.name}` (default {default}): {o.help.rstrip('.')}.{choices}")
     return lines

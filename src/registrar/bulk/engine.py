@@ -108,12 +108,20 @@ class Context:
         self.state: dict = {}
         self.present: set[str] = set()  # the kind's columns that the file has
         self.amendments: dict[int, list[tuple[str, dict]]] = {}
+        self.settled: dict[int, str] = {}  # unchanged rows that a forward reference changed
+
+    def settle(self, row_number: int) -> None:
+        """An `unchanged` row turned out to change after the last batch (a forward reference)."""
+        self.settled[row_number] = UPDATED
 
     def in_scope(self, org_id: int | None) -> bool:
         return self.scope_ids is None or org_id in self.scope_ids
 
     def amend(self, row_number: int, code: str, **params) -> None:
-        """Add a code to a row already reported (references settled after the last batch)."""
+        """Add a warning to a row already reported (references settled after the last batch).
+        Only warnings: the row is applied already, its result cannot change any more."""
+        if CODES[code].severity != WARNING:
+            raise ValueError(f"{code} is not a warning: only warnings can amend a settled row")
         self.amendments.setdefault(row_number, []).append((code, params))
 
 
@@ -198,7 +206,11 @@ class Mapping:
         }
 
 
-def open_input(req: Request, kind: ImportKind, options: dict) -> tuple[Table, Mapping]:
+def open_input(
+    req: Request, kind: ImportKind, options: dict, allow_missing: bool = False
+) -> tuple[Table, Mapping]:
+    """Open the file and map its header; a missing required column is a file error unless
+    `allow_missing` (the preview names it instead)."""
     table = open_table(
         req.path,
         header=options["header"],
@@ -209,7 +221,7 @@ def open_input(req: Request, kind: ImportKind, options: dict) -> tuple[Table, Ma
         table.close()
         raise FileError("empty_file")
     mapping = Mapping(kind, table.headers if options["header"] else None, options)
-    if mapping.missing:
+    if mapping.missing and not allow_missing:
         table.close()
         raise FileError("missing_column", column=", ".join(mapping.missing))
     return table, mapping
@@ -219,7 +231,7 @@ def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None
     """How the first data row is read, column by column, before anything runs (SPEC §2.2)."""
     kind = get_kind(kind_name)
     options = parse_options(kind, raw_options or {})
-    table, mapping = open_input(Request(kind_name, path), kind, options)
+    table, mapping = open_input(Request(kind_name, path), kind, options, allow_missing=True)
     try:
         first = next(iter(table.rows()), None)
     finally:
@@ -237,7 +249,9 @@ def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None
             "value": "••••••" if c.secret and raw else raw,
             "required": c.required,
         }
-        if not raw:
+        if pos is None:
+            entry["status"] = "missing_column" if c.name in mapping.missing else "absent"
+        elif not raw:
             entry["status"] = "missing_value" if c.required else "empty"
         else:
             try:
@@ -269,6 +283,7 @@ class Reporter:
         self.rejects_path = os.path.join(directory, f"rejects.{ext}")
         self.log_path = os.path.join(directory, "log.txt")
         fmt = "xlsx" if spreadsheet else "csv"
+        self.fmt, self.delimiter = fmt, table.delimiter
         self.secret = mapping.secret_positions
         self.width = len(mapping.headers)
         self.results = TableWriter(self.results_path, fmt, table.delimiter, "utf-8-sig")
@@ -283,6 +298,12 @@ class Reporter:
         self.counts = dict.fromkeys(("rows", *RESULTS, "warnings"), 0)
 
     def masked(self, cells: list[str]) -> list[str]:
+        """The row's cells as wide as the header (short rows padded), secrets blanked."""
+        width = self.width
+        if len(cells) < width:
+            cells = cells + [""] * (width - len(cells))
+        elif len(cells) > width and not any(cells[width:]):
+            cells = cells[:width]  # trailing separators
         if not self.secret:
             return cells
         # Secrets never reach a file: the rejects file leaves them empty to be typed again.
@@ -317,54 +338,61 @@ class Reporter:
         self.rejects.close()
         self.log.close()
 
-    def amend(
-        self, amendments: dict[int, list[tuple[str, dict]]], table_format: str, delimiter: str
-    ) -> None:
-        """Rewrite the three files with codes added after the last batch (rare: forward references)."""
-        old = self.results_path + ".tmp"
+    def amend(self, amendments: dict[int, list[tuple[str, dict]]], settled: dict[int, str]) -> None:
+        """Add warnings settled after the last batch (rare: forward references) to the results
+        file and the log, and turn `unchanged` rows that changed then into `updated`. Neither
+        touches a rejected row, so the rejects file stays as it is."""
+        root, ext = os.path.splitext(self.results_path)
+        old = f"{root}.orig{ext}"
         shutil.move(self.results_path, old)
-        src = open_table(
-            old,
-            header=True,
-            delimiter=delimiter if table_format == "csv" else None,
-            encoding="utf-8-sig" if table_format == "csv" else None,
-        )
-        headers = src.headers
-        fmt = "xlsx" if table_format != "csv" else "csv"
-        res = TableWriter(self.results_path, fmt, delimiter, "utf-8-sig")
-        rej = TableWriter(self.rejects_path, fmt, delimiter, "utf-8-sig")
-        res.write(headers)
-        rej.write(headers[: -len(RESULT_COLUMNS)])
-        self.counts = dict.fromkeys(self.counts, 0)
-        with open(self.log_path, "w", encoding="utf-8") as logf:
+        src = open_table(old, header=True, delimiter=self.delimiter, encoding="utf-8-sig")
+        res = TableWriter(self.results_path, self.fmt, self.delimiter, "utf-8-sig")
+        n = len(RESULT_COLUMNS)
+        added: dict[int, list[str]] = {}
+        try:
+            headers = src.headers or []
+            res.write(headers)
             for _, cells in src.rows():
                 cells = cells + [""] * (len(headers) - len(cells))
-                data, (number, result, codes, message) = (
-                    cells[: -len(RESULT_COLUMNS)],
-                    cells[-len(RESULT_COLUMNS) :],
-                )
-                number = int(number)
-                row = Row(number, data)
-                row.result = result
-                row.issues = [(c, {}) for c in codes.split()]
-                extra = amendments.get(number, [])
-                for c, p in extra:
-                    row.add(c, **p)
-                message = "; ".join(
-                    filter(None, [message, *(CODES[c].format(**p) for c, p in extra)])
-                )
-                self.counts["rows"] += 1
-                self.counts[row.result] += 1
-                self.counts["warnings"] += row.warnings()
-                for line in message.split("; ") if message else []:
-                    logf.write(f"row {number}: {line}\n")
-                if row.result == REJECTED:
-                    rej.write(data)
-                res.write([*data, number, row.result, row.codes(), escape_formula(message)])
-        src.close()
+                number = int(cells[-n])
+                if number in settled and cells[-3] == UNCHANGED:
+                    self.counts[UNCHANGED] -= 1
+                    self.counts[settled[number]] += 1
+                    cells[-3] = settled[number]
+                extra = amendments.get(number)
+                if extra:
+                    codes, message = cells[-2].split(), cells[-1]
+                    codes += [c for c, _ in extra if c not in codes]
+                    texts = [CODES[c].format(**p) for c, p in extra]
+                    cells[-2] = " ".join(codes)
+                    cells[-1] = escape_formula("; ".join(filter(None, [message, *texts])))
+                    self.counts["warnings"] += len(extra)
+                    added[number] = [
+                        f"row {number}: {CODES[c].severity} {c}: {text}\n"
+                        for (c, _), text in zip(extra, texts, strict=True)
+                    ]
+                res.write(cells)
+        finally:
+            src.close()
+            res.close()
         os.remove(old)
-        res.close()
-        rej.close()
+        with open(self.log_path, encoding="utf-8") as f:
+            lines = f.readlines()
+        out = []
+        for line in lines:  # the log is in row order: each row's new lines go after its own
+            number = _log_row(line)
+            while added and number is not None and min(added) < number:
+                out.extend(added.pop(min(added)))
+            out.append(line)
+        for number in sorted(added):
+            out.extend(added[number])
+        with open(self.log_path, "w", encoding="utf-8") as f:
+            f.writelines(out)
+
+
+def _log_row(line: str) -> int | None:
+    head = line.split(":", 1)[0]
+    return int(head[4:]) if head.startswith("row ") and head[4:].isdigit() else None
 
 
 def run_import(req: Request) -> Report:
@@ -404,7 +432,12 @@ def run_import(req: Request) -> Report:
         return _run_locked(req, kind, options, table, mapping, op, scope_org)
     except BaseException as e:
         if op.status == Operation.Status.RUNNING:
-            service.finish_operation(op, Operation.Status.FAILED, error=str(e)[:1000])
+            error = (
+                f"{e.code}: {CODES[e.code].format(**e.params)}"
+                if isinstance(e, FileError)
+                else repr(e)
+            )
+            service.finish_operation(op, Operation.Status.FAILED, error=error[:1000])
         raise
     finally:
         table.close()
@@ -458,8 +491,8 @@ def _run_locked(req, kind, options, table, mapping, op, scope_org) -> Report:
     if too_many:
         service.finish_operation(op, Operation.Status.FAILED, error=f"more than {limit} rows")
         raise FileError("too_many_rows", limit=limit)
-    if ctx.amendments:
-        rep.amend(ctx.amendments, table.format, table.delimiter)
+    if ctx.amendments or ctx.settled:
+        rep.amend(ctx.amendments, ctx.settled)
     _progress(req, rep, table, started, final=True)
     aborted = req.all_or_nothing and rep.counts[REJECTED] and not req.verify_only
     status = (
@@ -533,38 +566,73 @@ def _process(
             else:
                 r.add("duplicate_row", key="/".join(kind.key), first=first)
     live = [r for r in rows if r.result is None]
-    sid = transaction.savepoint()
-    try:
-        _plan_apply(kind, ctx, live)
-        transaction.savepoint_commit(sid)
-    except Exception:
-        transaction.savepoint_rollback(sid)
-        if len(live) == 1:
-            ref = uuid.uuid4().hex[:8]
-            log.exception(
-                "processing_error %s in %s import, row %s", ref, kind.name, live[0].number
-            )
-            live[0].issues = [i for i in live[0].issues if CODES[i[0]].severity == WARNING]
-            live[0].add("processing_error", ref=ref)
-        else:
-            # Isolate the failing row: replay the batch one row at a time (rare path).
-            for r in live:
-                r.result, r.data = None, {}
-                r.issues = [i for i in r.issues if i[0] in ("unknown_column",)]
-                _process_one(kind, ctx, r)
+    if live:
+        pre = {id(r): list(r.issues) for r in live if r.issues}
+        if _attempt(kind, ctx, live) is not None:
+            _recover(kind, ctx, live, pre)
     rep.rows(rows)
 
 
-def _process_one(kind, ctx, r: Row) -> None:
+def _attempt(kind: ImportKind, ctx: Context, rows: list[Row], keep: bool = True):
+    """Plan and apply rows in a savepoint; the exception if they failed (rolled back), else None.
+    With keep=False the writes are rolled back anyway (a trial run)."""
     sid = transaction.savepoint()
     try:
-        _plan_apply(kind, ctx, [r])
-        transaction.savepoint_commit(sid)
-    except Exception:
+        _plan_apply(kind, ctx, rows)
+    except Exception as e:
         transaction.savepoint_rollback(sid)
+        return e
+    if keep:
+        transaction.savepoint_commit(sid)
+    else:
+        transaction.savepoint_rollback(sid)
+    return None
+
+
+def _recover(kind: ImportKind, ctx: Context, live: list[Row], pre: dict) -> None:
+    """A batch failed unexpectedly (rare path): find the rows that fail on their own by halving
+    the batch in trial runs, reject them with processing_error, and apply the others together,
+    so that rows referring to each other (a parent later in the file) are still planned as one."""
+
+    def reset(rows):
+        for r in rows:
+            r.result, r.data, r.issues = None, {}, list(pre.get(id(r), ()))
+
+    failed: dict[int, tuple[Row, Exception]] = {}
+
+    def find(rows):
+        reset(rows)
+        e = _attempt(kind, ctx, rows, keep=False)
+        if e is None:
+            return
+        if len(rows) == 1:
+            failed[id(rows[0])] = (rows[0], e)
+            return
+        mid = len(rows) // 2
+        find(rows[:mid])
+        find(rows[mid:])
+
+    find(live)
+    good = [r for r in live if id(r) not in failed]
+    reset(good)
+    if good and _attempt(kind, ctx, good) is not None:
+        # They fail together but not apart: one row at a time, each on its own.
+        for r in good:
+            reset([r])
+            e = _attempt(kind, ctx, [r])
+            if e is not None:
+                failed[id(r)] = (r, e)
+    for r, e in sorted(failed.values(), key=lambda x: x[0].number):
         ref = uuid.uuid4().hex[:8]
-        log.exception("processing_error %s in %s import, row %s", ref, kind.name, r.number)
-        r.issues = []
+        log.error(
+            "processing_error %s in %s import, row %s",
+            ref,
+            kind.name,
+            r.number,
+            exc_info=(type(e), e, e.__traceback__),
+        )
+        reset([r])
+        r.issues = [i for i in r.issues if CODES[i[0]].severity == WARNING]
         r.add("processing_error", ref=ref)
 
 

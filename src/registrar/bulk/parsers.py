@@ -133,6 +133,20 @@ def decimal_(min_value: float | None = None, max_value: float | None = None):
     return parse
 
 
+def money(max_digits: int, places: int = 2):
+    """A non-negative amount that the database column stores exactly (a re-import is unchanged)."""
+    base = decimal_(0)
+    detail = f" with at most {max_digits - places} digits before the point and {places} after"
+
+    def parse(s: str):
+        v = base(s)
+        if v.normalize().as_tuple().exponent < -places or v >= 10 ** (max_digits - places):
+            raise CellError("invalid_number", detail=detail)
+        return v
+
+    return parse
+
+
 def integer(min_value: int | None = None, max_value: int | None = None):
     def parse(s: str) -> int:
         try:

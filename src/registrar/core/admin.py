@@ -10,11 +10,21 @@ def register_all(app_config) -> None:
     for model in app_config.get_models():
         if admin.site.is_registered(model):
             continue
-        fields = [f for f in model._meta.concrete_fields if not isinstance(f, (models.TextField, models.JSONField))]
+        fields = [
+            f
+            for f in model._meta.concrete_fields
+            if not isinstance(f, (models.TextField, models.JSONField))
+        ]
         shown = [f.name for f in fields if f.name not in ("password",)][:7]
         search = [f.name for f in fields if f.name in SEARCHABLE]
         raw_ids = [f.name for f in fields if isinstance(f, models.ForeignKey)]
-        attrs = {"list_display": shown, "search_fields": search, "raw_id_fields": raw_ids, "list_per_page": 50, "show_full_result_count": False}
+        attrs = {
+            "list_display": shown,
+            "search_fields": search,
+            "raw_id_fields": raw_ids,
+            "list_per_page": 50,
+            "show_full_result_count": False,
+        }
         if model._meta.label == "directory.User":
             attrs["exclude"] = ("password",)
         admin.site.register(model, type(f"{model.__name__}Admin", (admin.ModelAdmin,), attrs))

@@ -39,16 +39,50 @@ def finish_operation(op: Operation, status: str, **fields) -> None:
 
 
 def take_lock(kind: str, scope_key: str, op: Operation) -> None:
-    """One import per kind and scope at a time; refused with import_locked while another holds it."""
+    """One import per kind and scope at a time; refused with import_locked while another holds it.
+
+    Scopes that overlap (the whole platform, or an organisation and one of its ancestors) count
+    as the same scope: both imports could touch the same rows.
+    """
     try:
         with transaction.atomic():
-            ImportLock.objects.create(
+            mine = ImportLock.objects.create(
                 kind=kind, scope_key=scope_key, operation=op, taken_by=op.actor_label
             )
     except IntegrityError:
         held = ImportLock.objects.filter(kind=kind, scope_key=scope_key).first()
-        since = timezone.localtime(held.taken_at).strftime("%Y-%m-%d %H:%M") if held else "?"
-        raise FileError("import_locked", kind=kind, since=since) from None
+        raise _locked(kind, held) from None
+    others = list(ImportLock.objects.filter(kind=kind).exclude(pk=mine.pk))
+    clash = next((o for o in others if _overlap(scope_key, o.scope_key)), None)
+    if clash is not None:
+        mine.delete()
+        raise _locked(kind, clash)
+
+
+def _locked(kind: str, held) -> FileError:
+    since = timezone.localtime(held.taken_at).strftime("%Y-%m-%d %H:%M") if held else "?"
+    return FileError("import_locked", kind=kind, since=since)
+
+
+def _ancestors(extid: str) -> set[str]:
+    """The extids of an organisation and its ancestors (a few queries: one per level)."""
+    from registrar.directory.models import Organisation
+
+    out, org = set(), Organisation.objects.filter(extid=extid).values("extid", "parent_id").first()
+    while org is not None and org["extid"] not in out:
+        out.add(org["extid"])
+        org = (
+            Organisation.objects.filter(pk=org["parent_id"]).values("extid", "parent_id").first()
+            if org["parent_id"]
+            else None
+        )
+    return out
+
+
+def _overlap(a: str, b: str) -> bool:
+    if "*" in (a, b) or a == b:
+        return True
+    return a in _ancestors(b) or b in _ancestors(a)
 
 
 def release_lock(kind: str, scope_key: str, op: Operation | None = None) -> int:

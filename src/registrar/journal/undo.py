@@ -1,12 +1,18 @@
 """Undo an operation: a new operation that restores the before values, leaving rows changed since."""
 
+from datetime import datetime
+
 from django.apps import apps
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import IntegrityError, models, transaction
 from django.db.models import ProtectedError
+from django.utils import timezone
 
 from . import writes
 from .models import Change, Operation
 from .service import finish_operation, start_operation
+
+PAGE = 500
 
 
 class UndoRefused(Exception):
@@ -22,35 +28,95 @@ def undo(op_id: int, actor=None, verify_only: bool = False) -> tuple[Operation, 
         raise UndoRefused(
             f"operation #{op_id} is {target.status}: only a completed operation that wrote something can be undone"
         )
-    if (
-        target.undone_by_id
-        and Operation.objects.filter(pk=target.undone_by_id, undone_by__isnull=True).exists()
-    ):
-        raise UndoRefused(f"operation #{op_id} was already undone by #{target.undone_by_id}")
+    if target.undone_by_id:
+        # Once undone, the operation's rows belong to its undo (and to a redo, if the undo was
+        # undone): a second undo of the same operation would only find conflicts.
+        last, seen = target.undone_by_id, {target.pk}
+        while True:
+            nxt = Operation.objects.filter(pk=last).values_list("undone_by_id", flat=True).first()
+            if not nxt or nxt in seen:
+                break
+            seen.add(last)
+            last = nxt
+        hint = "" if last == target.undone_by_id else f"; to undo it again, undo #{last}"
+        raise UndoRefused(f"operation #{op_id} was already undone by #{target.undone_by_id}{hint}")
     op = start_operation("undo", f"undo #{op_id}", actor, verify_only=verify_only, undo_of=target)
     conflicts: list[dict] = []
     counts = {"created": 0, "updated": 0, "deleted": 0}
-    with transaction.atomic():
-        sid = transaction.savepoint()
-        batch: list[Change] = []
-        for ch in Change.objects.filter(operation=target).order_by("-id").iterator(chunk_size=500):
-            if batch and (ch.table, ch.action) != (batch[0].table, batch[0].action):
+    try:
+        with transaction.atomic():
+            # Two undos of one operation at once: the second waits here, then is refused.
+            locked = Operation.objects.select_for_update().get(pk=target.pk)
+            if locked.undone_by_id:
+                raise UndoRefused(
+                    f"operation #{op_id} was already undone by #{locked.undone_by_id}"
+                )
+            sid = transaction.savepoint()
+            batch: list[Change] = []
+            for ch in _changes(target):
+                if batch and (
+                    (ch.table, ch.action) != (batch[0].table, batch[0].action)
+                    # created pks stay together (rows of one table may refer to each other)
+                    or (ch.action != Change.Action.CREATE and len(batch) >= writes.CHUNK)
+                ):
+                    _undo_batch(batch, target, op, conflicts, counts)
+                    batch = []
+                batch.append(ch)
+            if batch:
                 _undo_batch(batch, target, op, conflicts, counts)
-                batch = []
-            batch.append(ch)
-        if batch:
-            _undo_batch(batch, target, op, conflicts, counts)
-        if verify_only:
-            transaction.savepoint_rollback(sid)
-        else:
-            transaction.savepoint_commit(sid)
+            if verify_only:
+                transaction.savepoint_rollback(sid)
+            else:
+                transaction.savepoint_commit(sid)
+                target.undone_by = op
+                target.save(update_fields=["undone_by"])
+    except BaseException as e:
+        finish_operation(op, Operation.Status.FAILED, error=str(e)[:1000])
+        raise
     rows = counts["created"] + counts["updated"] + counts["deleted"] + len(conflicts)
     status = Operation.Status.VERIFIED if verify_only else Operation.Status.DONE
     finish_operation(op, status, rows=rows, rejected=len(conflicts), **counts)
-    if not verify_only:
-        target.undone_by = op
-        target.save(update_fields=["undone_by"])
     return op, conflicts
+
+
+def _changes(target: Operation):
+    """The operation's changes, newest first, a page at a time (the undo adds changes meanwhile)."""
+    last = None
+    while True:
+        qs = Change.objects.filter(operation=target)
+        if last is not None:
+            qs = qs.filter(id__lt=last)
+        page = list(qs.order_by("-id")[:PAGE])
+        if not page:
+            return
+        yield from page
+        last = page[-1].id
+
+
+def _conflict(model, pk, row=None) -> dict:
+    return {"table": model._meta.label, "pk": pk, "row": row}
+
+
+def _norm(field, value):
+    """A value as the field holds it, so journalled (JSON) and current values compare."""
+    value = field.to_python(value)
+    if isinstance(value, datetime) and settings.USE_TZ and timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    return value
+
+
+def _unchanged_since(model, obj, after: dict | None) -> bool:
+    """The row still holds the values the operation wrote (an edit outside the journal shows)."""
+    for k, v in (after or {}).items():
+        if k == "op":
+            continue
+        f = model._meta.get_field(k)
+        try:
+            if _norm(f, getattr(obj, f.attname)) != _norm(f, v):
+                return False
+        except Exception:  # a value that no longer parses is a change too
+            return False
+    return True
 
 
 def _undo_batch(
@@ -58,34 +124,49 @@ def _undo_batch(
 ) -> None:
     model = apps.get_model(batch[0].table)
     action = batch[0].action
+    # Rows this undo already restored (an operation may write one row twice) are still ours.
+    ours = (target.pk, op.pk)
     if action == Change.Action.CREATE:
-        pks = [pk for ch in batch for pk in ch.pks]
-        for i in range(0, len(pks), writes.CHUNK):
-            _delete_created(model, pks[i : i + writes.CHUNK], target, op, conflicts, counts)
+        pks = list(dict.fromkeys(pk for ch in batch for pk in ch.pks))
+        _delete_created(model, pks, ours, op, conflicts, counts)
     elif action == Change.Action.UPDATE:
-        rows = {o.pk: o for o in model._base_manager.filter(pk__in=[c.pk_value for c in batch])}
+        rows = {}
+        for part in _chunks([c.pk_value for c in batch]):
+            rows.update({o.pk: o for o in model._base_manager.filter(pk__in=part)})
         items = []
         for ch in batch:
             obj = rows.get(ch.pk_value)
-            if obj is None or obj.op != target.pk:
-                conflicts.append({"table": model._meta.label, "pk": ch.pk_value, "row": ch.row})
+            if obj is None or obj.op not in ours or not _unchanged_since(model, obj, ch.after):
+                conflicts.append(_conflict(model, ch.pk_value, ch.row))
                 continue
             restored = {
                 k: model._meta.get_field(k).to_python(v) for k, v in ch.before.items() if k != "op"
             }
-            items.append((obj.pk, restored, writes.row_values(obj), ch.row))
-        writes.update(model, items, op)
+            before = writes.row_values(obj)
+            items.append((obj.pk, restored, before, ch.row))
+            for k, v in restored.items():  # a second change of the same row sees these values
+                setattr(obj, model._meta.get_field(k).attname, v)
+            obj.op = op.pk
+        # One row changed twice: restore in journal order, one write per round.
+        rounds: list[tuple[set, list]] = []
+        for item in items:
+            free = next((r for r in rounds if item[0] not in r[0]), None)
+            if free is None:
+                free = (set(), [])
+                rounds.append(free)
+            free[0].add(item[0])
+            free[1].append(item)
+        for _, rnd in rounds:
+            writes.update(model, rnd, op)
         counts["updated"] += len(items)
     else:
-        existing = set(
-            model._base_manager.filter(pk__in=[c.pk_value for c in batch]).values_list(
-                "pk", flat=True
-            )
-        )
+        existing = set()
+        for part in _chunks([c.pk_value for c in batch]):
+            existing.update(model._base_manager.filter(pk__in=part).values_list("pk", flat=True))
         snaps = []
         for ch in batch:
             if ch.pk_value in existing:
-                conflicts.append({"table": model._meta.label, "pk": ch.pk_value, "row": ch.row})
+                conflicts.append(_conflict(model, ch.pk_value, ch.row))
             else:
                 snaps.append(ch.before)
         try:
@@ -93,56 +174,128 @@ def _undo_batch(
                 writes.restore(model, snaps, op)
         except IntegrityError:
             # A unique key was taken since: restore one by one to find which (rare path).
+            kept = []
             for snap in snaps:
                 try:
                     with transaction.atomic():
                         writes.restore(model, [snap], op)
+                    kept.append(snap)
                 except IntegrityError:
-                    conflicts.append({"table": model._meta.label, "pk": snap["id"], "row": None})
-                    snaps = [s for s in snaps if s is not snap]
+                    conflicts.append(_conflict(model, snap["id"]))
+            snaps = kept
         counts["created"] += len(snaps)
 
 
+def _chunks(values: list, size: int = 900):
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
 def _delete_created(
-    model, pks: list[int], target: Operation, op: Operation, conflicts: list, counts: dict
+    model, pks: list[int], ours: tuple, op: Operation, conflicts: list, counts: dict
 ) -> None:
-    objs = list(model._base_manager.filter(pk__in=pks))
-    mine = [o for o in objs if o.op == target.pk]
-    conflicts.extend(
-        {"table": model._meta.label, "pk": o.pk, "row": None} for o in objs if o.op != target.pk
-    )
-    _delete_or_split(model, mine, op, conflicts, counts)
+    """Delete the rows the operation created, unless changed or referenced since (conflicts).
+
+    A row referenced by another row of the same batch (a parent organisation, a manager) goes
+    once its referrer has gone: blocked rows are tried again while that makes progress.
+    """
+    blocked: list = []
+    for part in _chunks(pks, writes.CHUNK):
+        mine = []
+        for o in model._base_manager.filter(pk__in=part):
+            if o.op in ours:
+                mine.append(o)
+            else:
+                conflicts.append(_conflict(model, o.pk))
+        blocked += _delete_or_split(model, mine, op, counts)
+    while blocked:
+        retry, blocked = blocked, []
+        for part in _chunks(retry, writes.CHUNK):
+            blocked += _delete_or_split(model, part, op, counts)
+        if len(blocked) == len(retry):
+            break
+    conflicts.extend(_conflict(model, o.pk) for o in blocked)
 
 
-def _delete_or_split(model, objs: list, op: Operation, conflicts: list, counts: dict) -> None:
-    """Delete rows; if some are still referenced from rows written since, halve to find them."""
+def _delete_or_split(model, objs: list, op: Operation, counts: dict) -> list:
+    """Delete rows nothing refers to any more; return the rows left because something does.
+
+    The rows still referred to are found with one query per relation (and a few more for rows
+    of the same table that refer to those), never one per row.
+    """
     if not objs:
-        return
+        return []
+    blocked = _referenced(model, [o.pk for o in objs])
+    free = [o for o in objs if o.pk not in blocked]
+    left = [o for o in objs if o.pk in blocked]
+    if not free:
+        return left
     try:
         with transaction.atomic():
-            _check_protected(model, objs)
-            writes.delete(model, [(o.pk, writes.row_values(o), None) for o in objs], op)
-        counts["deleted"] += len(objs)
-    except (ProtectedError, IntegrityError):
-        if len(objs) == 1:
-            conflicts.append({"table": model._meta.label, "pk": objs[0].pk, "row": None})
-            return
-        mid = len(objs) // 2
-        _delete_or_split(model, objs[:mid], op, conflicts, counts)
-        _delete_or_split(model, objs[mid:], op, conflicts, counts)
+            _clear_outside_references(model, [o.pk for o in free])
+            writes.delete(model, [(o.pk, writes.row_values(o), None) for o in free], op)
+        counts["deleted"] += len(free)
+    except (ProtectedError, IntegrityError):  # e.g. a row written meanwhile: halve to find it
+        if len(free) == 1:
+            return left + free
+        mid = len(free) // 2
+        left += _delete_or_split(model, free[:mid], op, counts)
+        left += _delete_or_split(model, free[mid:], op, counts)
+    return left
 
 
-def _check_protected(model, objs: list) -> None:
-    """Raise ProtectedError when another table still points at one of these rows."""
-    pks = [o.pk for o in objs]
-    for rel in model._meta.related_objects:
-        if rel.many_to_many or not rel.concrete and not rel.one_to_many and not rel.one_to_one:
+def _journalled(model) -> bool:
+    return any(f.name == "op" for f in model._meta.concrete_fields)
+
+
+def _relations(model):
+    """Every foreign key that points at `model`, M2M link tables included."""
+    for rel in model._meta.get_fields(include_hidden=True):
+        if rel.auto_created and not rel.concrete and (rel.one_to_many or rel.one_to_one):
+            yield rel
+
+
+def _referenced(model, pks: list) -> set:
+    """Which of these rows another row still points at (rows deleted with them aside).
+
+    Rows are deleted without Django's collector, so every foreign key counts, whatever its
+    on_delete: a cascade or a SET_NULL would change rows the undone operation never wrote.
+    The one exception is a SET_NULL from a table outside the journal (a mail in the outbox,
+    an operation's actor): it is cleared instead, as deleting the row through Django would.
+    """
+    out: set = set()
+    selfrefs = []
+    for rel in _relations(model):
+        related, fk = rel.related_model, rel.field
+        if rel.on_delete is models.SET_NULL and not _journalled(related):
             continue
-        if rel.related_model._meta.auto_created:
+        if rel.on_delete is models.DO_NOTHING and not fk.db_constraint:
             continue
-        if rel.on_delete.__name__ in ("CASCADE", "PROTECT", "RESTRICT"):
-            qs = rel.related_model._base_manager.filter(**{f"{rel.field.name}__in": pks})
-            if rel.related_model is model:
-                qs = qs.exclude(pk__in=pks)
-            if qs.exists():
-                raise ProtectedError("referenced", set())
+        qs = related._base_manager.filter(**{f"{fk.name}__in": pks})
+        if related is model:
+            selfrefs.append(fk)
+            qs = qs.exclude(pk__in=pks)
+        col = fk.attname if fk.target_field.primary_key else f"{fk.name}__pk"
+        out.update(qs.values_list(col, flat=True).distinct())
+    # A row kept because it is referred to keeps what it refers to among these rows, in turn.
+    todo = set(out)
+    while todo and selfrefs:
+        found: set = set()
+        for fk in selfrefs:
+            found.update(
+                model._base_manager.filter(pk__in=todo, **{f"{fk.name}__in": pks}).values_list(
+                    fk.attname, flat=True
+                )
+            )
+        todo = found - out
+        out |= found
+    return out
+
+
+def _clear_outside_references(model, pks: list) -> None:
+    """SET_NULL references from tables outside the journal are cleared, as Django would."""
+    for rel in _relations(model):
+        if rel.on_delete is models.SET_NULL and not _journalled(rel.related_model):
+            rel.related_model._base_manager.filter(**{f"{rel.field.name}__in": pks}).update(
+                **{rel.field.name: None}
+            )

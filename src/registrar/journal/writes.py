@@ -13,6 +13,10 @@ from django.db import connection
 from .models import Change, Operation
 
 CHUNK = 2000
+# Fields whose new value the journal does not keep: the audit trail says they changed, no more.
+# (Before values are kept, hashes only, so that undo can restore them.)
+SECRETS = {"password"}
+SECRET_MARK = "(changed)"
 
 
 def jsonable(value):
@@ -102,6 +106,20 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
     by_fields: dict[tuple, list] = {}
     changes = []
     meta = model._meta
+    # A before value the caller did not load is read here (one query per chunk), never taken as
+    # None: undo restores exactly what the journal says.
+    missing = {k for _, new, before, _ in items for k in (*new, "op") if k not in before}
+    if missing:
+        pks = [pk for pk, new, before, _ in items if any(k not in before for k in (*new, "op"))]
+        current = {}
+        for i in range(0, len(pks), CHUNK):
+            for x in model._base_manager.filter(pk__in=pks[i : i + CHUNK]).values(
+                "pk", *sorted(missing)
+            ):
+                current[x.pop("pk")] = x
+        items = [
+            (pk, new, {**current.get(pk, {}), **before}, row) for pk, new, before, row in items
+        ]
     for pk, new, before, row in items:
         new = {**new, "op": op.pk}
         by_fields.setdefault(tuple(sorted(new)), []).append((pk, new))
@@ -113,7 +131,9 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
                 pk_value=pk,
                 row=row,
                 before=snapshot({k: before.get(k) for k in new}),
-                after=snapshot({k: v for k, v in new.items() if k != "op"}),
+                after=snapshot(
+                    {k: SECRET_MARK if k in SECRETS else v for k, v in new.items() if k != "op"}
+                ),
             )
         )
     with connection.cursor() as c:

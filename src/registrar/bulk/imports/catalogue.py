@@ -49,6 +49,18 @@ def _credit(s: str):
     return name.strip(), parsers.decimal_(0)(amount.strip())
 
 
+def _folder(s: str) -> str:
+    """A folder path A/B, normalised: segments trimmed, empty segments dropped."""
+    path = parsers.text(1000)(s)
+    parts = [p.strip() for p in path.split("/") if p.strip()]
+    if not parts:
+        raise parsers.CellError("invalid_identifier", detail=" (a folder path such as A/B)")
+    for p in parts:
+        if len(p) > 150:
+            raise parsers.CellError("value_too_long", length=len(p), max=150)
+    return "/".join(parts)
+
+
 class Catalogue(ImportKind):
     name = "catalogue"
     title = "Catalogue"
@@ -110,7 +122,7 @@ class Catalogue(ImportKind):
         ),
         Column(
             "folder",
-            parsers.text(1000),
+            _folder,
             help="Folder path, A/B (created when new).",
             example="Compliance/Safety",
         ),
@@ -229,9 +241,14 @@ class Catalogue(ImportKind):
 
     def plan(self, rows, refs, ctx):
         existing = refs["existing"]
-        in_file = {(r.values["type"], r.values["code"]): r for r in rows}
+        in_file: dict = {}
+        claimed: dict = {}
         for r in rows:
             v, t = r.values, r.values["type"]
+            first = in_file.setdefault((t, v["code"]), r)
+            if first is not r:  # the same item under two names of its type (course, activity)
+                r.reject("duplicate_row", key="type/code", first=first.number)
+                continue
             if t == "lesson":
                 if v["lesson_type"] is None and existing["lesson"].get(v["code"]) is None:
                     r.reject("missing_value", column="lesson_type")
@@ -253,10 +270,22 @@ class Catalogue(ImportKind):
                     value="||".join(f"{n}:{a}" for n, a in v["credits"]),
                     choices="credits on courses only",
                 )
+            names = [n for n, _ in v["credits"] or []]
+            if len(set(names)) != len(names):
+                r.reject(
+                    "invalid_choice",
+                    column="credits",
+                    value="||".join(f"{n}:{a}" for n, a in v["credits"]),
+                    choices="each credit type once",
+                )
             if v["uuid"] is not None:
                 holder = refs["uuids"].get(v["uuid"])
                 if holder is not None and holder != (t, v["code"]):
                     r.reject("uuid_in_use", value=str(v["uuid"]))
+                elif r.ok:  # a UUID names one item across all four types, in the file too
+                    first = claimed.setdefault(v["uuid"], (t, v["code"]))
+                    if first != (t, v["code"]):
+                        r.reject("uuid_in_use", value=str(v["uuid"]))
         changed = True
         while changed:  # a rejected parent rejects its children: settle until stable
             changed = False
@@ -427,10 +456,14 @@ class Catalogue(ImportKind):
 
     @staticmethod
     def _ensure_folders(known, paths, op) -> dict[str, int]:
+        """Folder ids by (normalised) path, creating missing folders and their ancestors.
+
+        One lookup for the missing ancestors, then one insert per depth level.
+        """
         out = {p: x["id"] for p, x in known.items()}
         wanted = set()
         for p in paths:
-            parts = [s.strip() for s in p.split("/") if s.strip()]
+            parts = p.split("/")
             wanted.update("/".join(parts[: i + 1]) for i in range(len(parts)))
         out.update(
             {
@@ -438,11 +471,14 @@ class Catalogue(ImportKind):
                 for x in lookups.by_key(Folder, "path", wanted - out.keys(), "id").values()
             }
         )
-        for path in sorted(wanted - out.keys(), key=lambda s: s.count("/")):
-            parent, _, name = path.rpartition("/")
-            out[path] = writes.insert(
-                Folder, [{"name": name, "path": path, "parent_id": out.get(parent)}], op
-            )[0]
-        for p in paths:  # the path as written in the file, spaces and all
-            out[p] = out["/".join(s.strip() for s in p.split("/") if s.strip())]
+        by_depth: dict[int, list[str]] = {}
+        for path in wanted - out.keys():
+            by_depth.setdefault(path.count("/"), []).append(path)
+        for depth in sorted(by_depth):
+            level = sorted(by_depth[depth])
+            rows = []
+            for path in level:
+                parent, _, name = path.rpartition("/")
+                rows.append({"name": name, "path": path, "parent_id": out.get(parent)})
+            out.update(zip(level, writes.insert(Folder, rows, op), strict=True))
         return out

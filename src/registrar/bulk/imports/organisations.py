@@ -64,8 +64,8 @@ class Organisations(ImportKind):
         Column("org_code", parsers.text(100), help="An internal code.", example="EU01"),
         Column(
             "org_budget",
-            parsers.decimal_(0),
-            help="A number (decimal point or comma).",
+            parsers.money(14),
+            help="A number with at most 2 decimals (decimal point or comma).",
             example="12000.50",
         ),
         Column(
@@ -131,64 +131,71 @@ class Organisations(ImportKind):
         o = ctx.options
         existing, supervisors = refs["existing"], refs["supervisors"]
         in_file = {r.values["org_extid"]: r for r in rows}
-        present = ctx.present
-        # What each file row would make its organisation's parent (an extid), or leave as is.
-        wanted: dict[str, str | None] = {}
-        for r in rows:
-            v, old = r.values, existing.get(r.values["org_extid"])
-            if old is None or (
-                o["update_hierarchy"]
-                and not (v["parent_extid"] is None and o["update_info_if_present"])
-            ):
-                wanted[v["org_extid"]] = v["parent_extid"]
         tree = refs["tree"]  # the whole organisation tree: id -> (parent id, extid)
-        db_parent = {pk: parent for pk, (parent, _) in tree.items()}
         ids_by_extid = {extid: pk for pk, (_, extid) in tree.items()}
 
-        def parent_of(extid: str) -> str | None:
-            if extid in wanted:
-                return wanted[extid]
+        def platform_parent(extid: str) -> str | None:
             oid = ids_by_extid.get(extid)
-            if oid is None:
-                return None
-            pid = db_parent.get(oid)
+            pid = None if oid is None else tree[oid][0]
             return None if pid is None else tree[pid][1]
 
-        changed = True
-        while changed:  # a rejected row can orphan or un-cycle others: settle until stable
-            changed = False
+        # The parent (an extid, None for the top level) each row gives its organisation: new
+        # organisations always; existing ones only when they move (update_hierarchy).
+        wanted: dict[str, str | None] = {}
+        moves = o["update_hierarchy"] and "parent_extid" in ctx.present
+        for r in rows:
+            extid, parent = r.values["org_extid"], r.values["parent_extid"]
+            if extid not in ids_by_extid or (
+                moves
+                and not (parent is None and o["update_info_if_present"])
+                and parent != platform_parent(extid)
+            ):
+                wanted[extid] = parent
+
+        def parent_of(extid: str) -> str | None:
+            return wanted[extid] if extid in wanted else platform_parent(extid)
+
+        def hierarchy_issue(extid: str) -> str | None:
+            parent = wanted[extid]
+            prow = in_file.get(parent)
+            if parent not in ids_by_extid and (prow is None or not prow.ok):
+                return "parent_not_found"
+            seen, cur = set(), parent
+            while cur is not None and cur not in seen:
+                if cur == extid:
+                    return "hierarchy_cycle"
+                seen.add(cur)
+                cur = parent_of(cur)
+            return None  # a cycle higher up is rejected on its own rows, then this one settles
+
+        # A rejected row can orphan, un-cycle or (by staying where it is) cycle others: each pass
+        # judges every row against the same state, so the outcome does not depend on row order.
+        while True:
+            rejects = []
             for r in rows:
-                if not r.ok:
-                    continue
-                extid, parent = r.values["org_extid"], wanted.get(r.values["org_extid"], "\0keep")
-                if parent == "\0keep" or parent is None:
-                    continue
-                prow = in_file.get(parent)
-                if parent not in ids_by_extid and (prow is None or not prow.ok):
-                    r.reject("parent_not_found", value=parent)
-                    changed = True
-                    continue
-                seen, cur = {extid}, parent
-                while cur is not None:
-                    if cur in seen:
-                        r.reject("hierarchy_cycle", value=parent, key=extid)
-                        changed = True
-                        break
-                    seen.add(cur)
-                    cur = parent_of(cur)
-                if not r.ok and extid in ids_by_extid:
-                    wanted.pop(extid, None)  # a rejected move leaves the organisation where it is
-        if ctx.scope_ids is not None:
-            self._check_scope(rows, ctx, ids_by_extid, wanted, db_parent)
+                extid = r.values["org_extid"]
+                if r.ok and wanted.get(extid) is not None:
+                    issue = hierarchy_issue(extid)
+                    if issue:
+                        rejects.append((r, issue, {"value": wanted[extid], "key": extid}))
+            if not rejects and ctx.scope_ids is not None:
+                rejects = [
+                    (r, "out_of_scope", {"what": f"Organisation {r.values['org_extid']}"})
+                    for r in self._outside_scope(rows, ctx.scope_ids, ids_by_extid, wanted)
+                ]
+            if not rejects:
+                break
+            for r, code, params in rejects:
+                r.reject(code, **params)
+                if r.values["org_extid"] in ids_by_extid:
+                    wanted.pop(r.values["org_extid"], None)  # a refused move stays where it is
         for r in rows:
             if r.ok:
-                self._plan_row(
-                    r, existing.get(r.values["org_extid"]), supervisors, wanted, present, o
-                )
+                self._plan_row(r, existing.get(r.values["org_extid"]), supervisors, wanted, ctx)
 
-    def _check_scope(self, rows, ctx, ids_by_extid, wanted, db_parent):
-        """In scope: the organisation sits, after the import, inside the scope's subtree."""
-        scope, memo = ctx.scope_ids, {}
+    def _outside_scope(self, rows, scope, ids_by_extid, wanted) -> list:
+        """Rows whose organisation is, or would be after the import, outside the scope's subtree."""
+        memo: dict[str, bool] = {}
 
         def inside(extid: str) -> bool:
             if extid in memo:
@@ -196,23 +203,22 @@ class Organisations(ImportKind):
             memo[extid] = False  # guards against cycles
             oid = ids_by_extid.get(extid)
             if oid is not None and oid not in scope:
-                res = False
+                res = False  # an organisation outside the scope is never changed
             elif extid not in wanted:
-                res = oid is not None
+                res = oid is not None  # stays where it is, inside
             elif wanted[extid] is None:
-                res = oid is not None and db_parent.get(oid) is None
+                res = False  # the top level is outside every subtree
             else:
                 res = inside(wanted[extid])
             memo[extid] = res
             return res
 
-        for r in rows:
-            if r.ok and not inside(r.values["org_extid"]):
-                r.reject("out_of_scope", what=f"Organisation {r.values['org_extid']}")
+        return [r for r in rows if r.ok and not inside(r.values["org_extid"])]
 
-    def _plan_row(self, r, old, supervisors, wanted, present, o):
-        v = r.values
+    def _plan_row(self, r, old, supervisors, wanted, ctx):
+        v, o, present = r.values, ctx.options, ctx.present
         extid = v["org_extid"]
+        keep_empty = old is not None and o["update_info_if_present"]
         new = {"label": v["org_label"]}
         sup = v["org_supervisor_extid"]
         if sup is not None:
@@ -220,27 +226,28 @@ class Organisations(ImportKind):
                 new["supervisor_id"] = supervisors[sup]["id"]
             else:
                 r.warn("supervisor_not_found", value=sup)
+        elif "org_supervisor_extid" in present and not keep_empty:
+            new["supervisor_id"] = None
         for col, fld in INFO.items():
             if col not in present:
                 continue
             val = v[col]
             if val is None:
-                if old is not None and o["update_info_if_present"]:
+                if keep_empty:
                     continue
                 val = EMPTY.get(fld, "")
             new[fld] = val
-        r.data = {"new": new, "parent": wanted.get(extid, "\0keep")}
+        r.data = {"new": new, "parent": wanted.get(extid)}
         if old is None:
             r.result = CREATED
             return
         if not o["update_names"]:
             new.pop("label")
         diff = {k: val for k, val in new.items() if old.get(k) != val}
-        if "parent" in present and r.data["parent"] != "\0keep":
-            r.data["parent_changes"] = True
+        r.data["parent_changes"] = extid in wanted
         r.data["old"] = old
         r.data["diff"] = diff
-        r.result = UPDATED if diff or r.data.get("parent_changes") else UNCHANGED
+        r.result = UPDATED if diff or r.data["parent_changes"] else UNCHANGED
 
     def apply(self, rows, refs, ctx):
         existing = refs["existing"]
@@ -274,12 +281,7 @@ class Organisations(ImportKind):
             if r.result != UPDATED:
                 continue
             old, diff = r.data["old"], dict(r.data["diff"])
-            if r.data.get("parent_changes"):
-                new_parent = pid(r.data["parent"])
-                if new_parent != old["parent_id"]:
-                    diff["parent_id"] = new_parent
-            if not diff:
-                r.result = UNCHANGED
-                continue
+            if r.data["parent_changes"]:
+                diff["parent_id"] = pid(r.data["parent"])
             updates.append((old["id"], diff, old, r.number))
         writes.update(Organisation, updates, ctx.op)

@@ -181,7 +181,12 @@ COLUMNS = [
     C("user_country", parsers.text(100), help="Country.", example="France"),
     C("user_phone", parsers.text(50), help="Phone.", example=""),
     C("user_cellphone", parsers.text(50), help="Cellphone.", example=""),
-    C("user_hourly_cost", parsers.decimal_(0), help="Hourly cost, a number.", example="35.50"),
+    C(
+        "user_hourly_cost",
+        parsers.money(10),
+        help="Hourly cost: a number with at most 2 decimals.",
+        example="35.50",
+    ),
     *[
         C(f"user_udtf{i}", parsers.text(255), help=f"Custom field {i}.", example="")
         for i in range(1, 11)
@@ -366,16 +371,17 @@ class Users(ImportKind):
                 r.reject("missing_value", column="user_extid")
                 continue
             old = refs["by_extid"].get(extid) if match_extid else refs["by_login"].get(login)
+            if old is not None and not ctx.in_scope(old["organisation_id"]):
+                r.reject("out_of_scope", what=f"User {old['login']}")
+                continue
+            if old is not None and not o["update_existing"]:
+                r.skip("already_exists", value=login)  # left as it is, whatever the row says
+                continue
             org = refs["orgs"].get(v["org_extid"])
             if org is None:
                 r.reject("org_not_found", value=v["org_extid"])
             elif not ctx.in_scope(org["id"]):
                 r.reject("out_of_scope", what=f"Organisation {v['org_extid']}")
-            if old is not None and not ctx.in_scope(old["organisation_id"]):
-                r.reject("out_of_scope", what=f"User {old['login']}")
-            if old is not None and not o["update_existing"]:
-                r.skip("already_exists", value=login)
-                continue
             owner = refs["by_login"].get(login)
             if owner is not None and (old is None or owner["id"] != old["id"]):
                 r.reject("login_in_use", value=login)
@@ -388,8 +394,6 @@ class Users(ImportKind):
             self._plan_links(r, refs, ctx)
             if not r.ok:
                 continue
-            if extid is not None:
-                claimed[extid] = login
             new = {"login": login, "organisation_id": org["id"]}
             if (
                 match_extid
@@ -429,6 +433,8 @@ class Users(ImportKind):
             elif pw is not None and not o["keep_passwords"]:
                 pending_pw.append((r, pw, old["password"]))
             r.data.update(old=old, new=new, deferred=deferred)
+            if extid is not None:
+                claimed[extid] = login
             if old is None:
                 r.result = CREATED
             else:
@@ -442,11 +448,13 @@ class Users(ImportKind):
                     r.data["new"]["password"] = pw
                     r.data["diff"]["password"] = pw
                     r.result = UPDATED
+        self._plan_lists(rows, refs)
+        self._plan_deferred(rows, ctx)
 
     def _plan_links(self, r, refs, ctx):
         """Audiences, roles and lists: resolve names; decide what to add and remove."""
         v, o = r.values, ctx.options
-        aud_ids, grants, list_ids = [], [], []
+        aud_ids, grants = [], []
         for name in v["user_audiences"] or []:
             a = refs["audiences"].get(name)
             if a is None:
@@ -464,12 +472,7 @@ class Users(ImportKind):
                 r.reject("out_of_scope", what=f"Role {name} on {scope or 'the whole platform'}")
             if role is not None and (not scope or org is not None):
                 grants.append((role["id"], org["id"] if org else None))
-        for name in v["list_name"] or []:
-            lst = refs["lists"].get(name) or ctx.state.get("new_lists", {}).get(name)
-            if lst is None:
-                r.warn("list_created", value=name)
-                ctx.state.setdefault("lists_to_create", {}).setdefault(name, None)
-            list_ids.append(name)
+        list_ids = list(v["list_name"] or [])
         r.data = {"aud": aud_ids, "grants": grants, "list_names": list_ids}
         old = (
             refs["by_extid"].get(v["user_extid"])
@@ -508,9 +511,38 @@ class Users(ImportKind):
         r.data["links"] = bool(add_a or add_g or del_a or del_g or add_l)
         r.data.update(add_a=add_a, add_g=add_g, del_a=del_a, del_g=del_g)
 
+    def _plan_lists(self, rows, refs):
+        """A list missing from the platform is created once: the first applied row naming it warns."""
+        created = set()
+        for r in rows:
+            if r.result in (CREATED, UPDATED, UNCHANGED):
+                for name in dict.fromkeys(r.data["list_names"]):
+                    if name not in refs["lists"] and name not in created:
+                        created.add(name)
+                        r.warn("list_created", value=name)
+
+    def _plan_deferred(self, rows, ctx):
+        """Managers not in the platform yet: settled after the last batch (finish).
+
+        A manager that an applied row of this batch defines is a change now; one further on in
+        the file is only known at the end. An existing user otherwise unchanged is linked then,
+        staged here since apply never sees unchanged rows."""
+        claimed = ctx.state["extids"]
+        staged = ctx.state.setdefault("deferred", {})
+        for r in rows:
+            deferred = r.data.get("deferred") if r.result in (UPDATED, UNCHANGED) else None
+            if not deferred:
+                continue
+            if r.result == UNCHANGED and any(ext in claimed for _, _, ext in deferred):
+                r.result = UPDATED
+            if r.result == UNCHANGED:
+                ctx.state.setdefault("unchanged_deferred", set()).add(r.number)
+                for col, fld, ext in deferred:
+                    staged[(r.number, col)] = (r.data["old"]["id"], fld, ext)
+
     def apply(self, rows, refs, ctx):
         op = ctx.op
-        lists = self._create_lists(refs, ctx)
+        lists = self._create_lists(rows, refs, ctx)
         creating = [r for r in rows if r.result == CREATED]
         hashed = passwords.hash_many([r.data["new"]["password"] for r in creating])
         ids = writes.allocate_ids(User, len(creating))
@@ -570,19 +602,18 @@ class Users(ImportKind):
         writes.insert(UserAudience, aud, op)
         writes.insert(RoleGrant, grants, op)
         writes.insert(ListMember, members, op)
-        for r in rows:
-            for col, fld, ext in r.data.get("deferred", []):
-                ctx.state.setdefault("deferred", []).append(
-                    (r.number, r.data["uid"], col, fld, ext)
-                )
         if ctx.options["welcome_mail"]:
             self._welcome(creating, op)
+        # Last, so that a batch that fails (and is replayed row by row) leaves nothing staged.
+        staged = ctx.state.setdefault("deferred", {})
+        for r in rows:
+            for col, fld, ext in r.data.get("deferred", []):
+                staged[(r.number, col)] = (r.data["uid"], fld, ext)
 
-    def _create_lists(self, refs, ctx) -> dict[str, int]:
+    def _create_lists(self, rows, refs, ctx) -> dict[str, int]:
+        """Lists the applied rows name that the platform lacks, created in the Default folder."""
         lists = {n: x["id"] for n, x in refs["lists"].items()}
-        made = ctx.state.setdefault("new_lists", {})
-        lists.update({n: x["id"] for n, x in made.items()})
-        todo = [n for n in ctx.state.pop("lists_to_create", {}) if n not in lists]
+        todo = list(dict.fromkeys(n for r in rows for n in r.data["list_names"] if n not in lists))
         if todo:
             folder = ListFolder.objects.filter(
                 name="Default", parent=None
@@ -590,9 +621,7 @@ class Users(ImportKind):
             ids = writes.insert(
                 UserList, [{"name": n, "folder_id": folder.pk} for n in todo], ctx.op
             )
-            for n, pk in zip(todo, ids, strict=True):
-                made[n] = {"id": pk}
-                lists[n] = pk
+            lists.update(zip(todo, ids, strict=True))
         return lists
 
     def _welcome(self, created, op):
@@ -619,17 +648,21 @@ class Users(ImportKind):
 
     def finish(self, ctx):
         """Managers defined later in the file: link them now, or warn manager_not_found."""
-        deferred = ctx.state.get("deferred", [])
+        deferred = ctx.state.get("deferred", {})
         if not deferred:
             return
-        found = lookups.by_key(User, "extid", {d[4] for d in deferred}, "id")
+        found = lookups.by_key(User, "extid", {ext for _, _, ext in deferred.values()}, "id")
         full = {}
-        for part in lookups.chunks({d[1] for d in deferred}):
+        for part in lookups.chunks({uid for uid, _, _ in deferred.values()}):
             full.update({u["id"]: u for u in User.objects.filter(pk__in=part).values()})
-        items = {}
-        for number, uid, col, fld, ext in deferred:
-            if ext in found:
-                items.setdefault(uid, [{}, number])[0][fld] = found[ext]["id"]
-            else:
+        items: dict[int, list] = {}
+        for (number, col), (uid, fld, ext) in sorted(deferred.items()):
+            if uid not in full:  # its row failed after all (processing_error): nothing to link
+                continue
+            if ext not in found:
                 ctx.amend(number, "manager_not_found", value=ext, column=col)
+            elif full[uid][fld] != found[ext]["id"]:
+                items.setdefault(uid, [{}, number])[0][fld] = found[ext]["id"]
+                if number in ctx.state.get("unchanged_deferred", ()):
+                    ctx.settle(number)
         writes.update(User, [(uid, diff, full[uid], n) for uid, (diff, n) in items.items()], ctx.op)

@@ -23,12 +23,17 @@ class FileError(Exception):
 
 
 SPREADSHEETS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}
-# A charset-normalizer guess among these is a Latin file: read it as Windows-1252.
+# A charset-normalizer guess among these is a Latin file: read it as Latin-1 (every byte maps).
 LATIN = {"cp1252", "latin_1", "iso8859_15", "cp1250", "iso8859_2", "cp850", "mac_roman", "ascii"}
 
 
 def detect_encoding(sample: bytes) -> str:
-    """BOM first, then UTF-16 without BOM, then UTF-8, then charset-normalizer, else Windows-1252."""
+    """BOM first, then UTF-16 without BOM, then UTF-8, else Windows-1252 (SPEC §2.10).
+
+    Statistical guessers misread short Latin files (a header and one 'Hélène' come out as Big5
+    or a Mac code page), so any other encoding is named with `--set encoding=...`. Only bytes
+    that Windows-1252 leaves undefined fall back to charset-normalizer's guess, else Latin-1.
+    """
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
@@ -42,16 +47,44 @@ def detect_encoding(sample: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    try:
+        sample.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
     from charset_normalizer import from_bytes
 
     best = from_bytes(sample).best()
     if best is None or best.encoding in LATIN:
-        return "cp1252"
+        return "latin-1"
     return best.encoding
 
 
+def _deciding_sample(raw, sample: bytes) -> bytes:
+    """The bytes that decide the encoding: the first 64 KiB, or, when they are plain ASCII, the
+    first stretch of the file that is not (a Latin file's first accent may come late)."""
+    if not sample.isascii() or b"\x00" in sample:  # not ASCII, or UTF-16 without a BOM
+        return sample
+    chunk = b""
+    raw.seek(len(sample))
+    while chunk := raw.read(1 << 20):
+        if not chunk.isascii():
+            i = next(i for i, b in enumerate(chunk) if b >= 0x80)
+            chunk = chunk[max(0, i - 4096) : i + 65536]
+            break
+    raw.seek(0)
+    return chunk if chunk and not chunk.isascii() else sample
+
+
 def detect_delimiter(first_line: str) -> str:
-    counts = {d: first_line.count(d) for d in (";", ",", "\t")}
+    """The separator of the header line: the most frequent of ; , and tab outside quotes."""
+    counts = dict.fromkeys((";", ",", "\t"), 0)
+    quoted = False
+    for ch in first_line:
+        if ch == '"':
+            quoted = not quoted
+        elif not quoted and ch in counts:
+            counts[ch] += 1
     best = max(counts, key=lambda d: (counts[d], d == ";"))
     return best if counts[best] else ","
 
@@ -93,15 +126,16 @@ class CsvTable(Table):
         sample = self._raw.read(65536)
         self._raw.seek(0)
         try:
-            self.encoding = encoding or detect_encoding(sample)
+            self.encoding = encoding or detect_encoding(_deciding_sample(self._raw, sample))
             codecs.lookup(self.encoding)
         except LookupError:
             raise FileError(
                 "invalid_option", option="encoding", reason=f"unknown encoding {encoding!r}"
             ) from None
         self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, newline="")
-        first = sample.decode(self.encoding, errors="ignore").lstrip("\ufeff").splitlines()
-        self.delimiter = delimiter or detect_delimiter(first[0] if first else "")
+        lines = sample.decode(self.encoding, errors="ignore").lstrip("\ufeff").splitlines()
+        first = next((line for line in lines if line.strip()), "")  # blank lines are ignored
+        self.delimiter = delimiter or detect_delimiter(first)
         self._reader = csv.reader(self._text, delimiter=self.delimiter)
         self._number = 0
         if header:

@@ -60,7 +60,10 @@ class Command(BaseCommand):
         parser.add_argument("--lang", default="en", help="Messages language: en or fr.")
 
     def handle(self, *args, **o):
-        translation.activate(o["lang"])
+        with translation.override(o["lang"]):
+            self._handle(o)
+
+    def _handle(self, o):
         options = {}
         for item in o["set"]:
             name, sep, value = item.partition("=")

@@ -13,4 +13,6 @@ class Command(BaseCommand):
 
     def handle(self, *args, **o):
         call_command("migrate", interactive=False, verbosity=0)
-        call_command("runserver", f"{o['host']}:{o['port']}", use_reloader=False, insecure_serving=True)
+        call_command(
+            "runserver", f"{o['host']}:{o['port']}", use_reloader=False, insecure_serving=True
+        )

@@ -1,0 +1,193 @@
+"""The progress rules, in one place: cascade down, roll up, and which of two records is better.
+
+- Completing a programme completes its curricula and their courses; completing a curriculum
+  completes its courses (cascade down). Never the other way round, except that a curriculum
+  whose courses are all completed is completed, and likewise a programme (roll up).
+- Of two records of the same course or lesson, the better is the one with the higher status
+  (completed > passed > failed > in progress > browsed > not started), then the higher score,
+  then the later date.
+
+Every function is set-based: it takes many users and contents at once and writes through the journal.
+"""
+
+from collections import defaultdict
+from datetime import datetime
+
+from django.utils import timezone
+
+from registrar.bulk import lookups
+from registrar.catalogue.models import CurriculumCourse, ProgrammeCurriculum
+from registrar.journal import writes
+
+from .models import CourseRecord, CourseStatus, CurriculumRecord, ProgrammeRecord, Source
+
+LESSON_RANK = {"N": 0, "B": 1, "I": 2, "F": 3, "P": 4, "C": 5}
+COURSE_RANK = {"N": 0, "I": 2, "C": 5}
+
+
+def better(a: dict, b: dict) -> dict:
+    """The better of two records (dicts with status, score, status_date)."""
+
+    def key(r):
+        rank = LESSON_RANK.get(r.get("status") or "N", 0)
+        score = r.get("score")
+        return (
+            rank,
+            -1 if score is None else float(score),
+            r.get("status_date") or datetime.min.replace(tzinfo=timezone.get_current_timezone()),
+        )
+
+    return a if key(a) >= key(b) else b
+
+
+def courses_of_curricula(curriculum_ids) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = defaultdict(list)
+    for part in lookups.chunks(set(curriculum_ids)):
+        for cur, course in CurriculumCourse.objects.filter(curriculum_id__in=part).values_list(
+            "curriculum_id", "course_id"
+        ):
+            out[cur].append(course)
+    return out
+
+
+def curricula_of_programmes(programme_ids) -> dict[int, list[int]]:
+    out: dict[int, list[int]] = defaultdict(list)
+    for part in lookups.chunks(set(programme_ids)):
+        for prog, cur in ProgrammeCurriculum.objects.filter(programme_id__in=part).values_list(
+            "programme_id", "curriculum_id"
+        ):
+            out[prog].append(cur)
+    return out
+
+
+def cascade(
+    kind: str, items: list[tuple[int, int, datetime]]
+) -> dict[str, list[tuple[int, int, datetime]]]:
+    """(user, content, date) completions of a programme, curriculum or course, expanded downwards.
+
+    Returns {"programme": [...], "curriculum": [...], "course": [...]}: everything to complete.
+    """
+    out = {"programme": [], "curriculum": [], "course": []}
+    out[kind] = list(items)
+    if kind == "programme":
+        curricula = curricula_of_programmes({c for _, c, _ in items})
+        out["curriculum"] = [(u, cur, when) for u, p, when in items for cur in curricula.get(p, [])]
+    if kind in ("programme", "curriculum"):
+        courses = courses_of_curricula({c for _, c, _ in out["curriculum"]})
+        out["course"] = [
+            (u, course, when)
+            for u, cur, when in out["curriculum"]
+            for course in courses.get(cur, [])
+        ]
+    return out
+
+
+MODELS = {
+    "course": (CourseRecord, "course_id"),
+    "curriculum": (CurriculumRecord, "curriculum_id"),
+    "programme": (ProgrammeRecord, "programme_id"),
+}
+
+
+def complete(
+    kind: str, items: list[tuple[int, int, datetime]], op, source: str = Source.IMPORT
+) -> dict[tuple[int, int], str]:
+    """Mark (user, content, date) completed; an existing completion keeps its own date.
+
+    Returns {(user, content): "created" | "updated" | "unchanged"}.
+    """
+    model, field = MODELS[kind]
+    wanted: dict[tuple[int, int], datetime] = {}
+    for u, c, when in items:
+        key = (u, c)
+        wanted[key] = min(when, wanted.get(key, when))
+    existing = lookups.pairs(
+        model,
+        "user_id",
+        field,
+        {u for u, _ in wanted},
+        {c for _, c in wanted},
+        "status",
+        "status_date",
+        "completion_percent",
+        "source",
+        "op",
+    )
+    inserts, updates, outcome = [], [], {}
+    done = {"status": CourseStatus.COMPLETED, "completion_percent": 100, "source": source}
+    for key, when in wanted.items():
+        rec = existing.get(key)
+        if rec is None:
+            inserts.append({"user_id": key[0], field: key[1], "status_date": when, **done})
+            outcome[key] = "created"
+        elif rec["status"] != CourseStatus.COMPLETED:
+            updates.append((rec["id"], {"status_date": when, **done}, rec, None))
+            outcome[key] = "updated"
+        else:
+            outcome[key] = "unchanged"
+    writes.insert(model, inserts, op)
+    writes.update(model, updates, op)
+    return outcome
+
+
+def _complete_parents(
+    done: dict[tuple[int, int], datetime], members: dict[int, list[int]]
+) -> list[tuple[int, int, datetime]]:
+    """Parents (curricula or programmes) all of whose children are in `done` for a user."""
+    parents_of: dict[int, list[int]] = defaultdict(list)
+    for parent, children in members.items():
+        for child in children:
+            parents_of[child].append(parent)
+    by_user: dict[int, dict[int, datetime]] = defaultdict(dict)
+    for (u, child), when in done.items():
+        by_user[u][child] = when
+    out = []
+    for u, children in by_user.items():
+        for parent in {p for child in children for p in parents_of.get(child, ())}:
+            dates = [children.get(c) for c in members[parent]]
+            if all(dates):
+                out.append((u, parent, max(dates)))
+    return out
+
+
+def _completed(model, field, user_ids, ids) -> dict[tuple[int, int], datetime]:
+    rows = lookups.pairs(model, "user_id", field, user_ids, ids, "status", "status_date")
+    return {
+        k: r["status_date"] or timezone.now()
+        for k, r in rows.items()
+        if r["status"] == CourseStatus.COMPLETED
+    }
+
+
+def roll_up(user_ids, course_ids, op) -> None:
+    """Complete the curricula whose courses are all completed, then the programmes likewise.
+
+    Looks only at the curricula containing `course_ids` and the programmes containing those.
+    """
+    user_ids = set(user_ids)
+    if not user_ids or not course_ids:
+        return
+    curricula = set()
+    for part in lookups.chunks(set(course_ids)):
+        curricula.update(
+            CurriculumCourse.objects.filter(course_id__in=part).values_list(
+                "curriculum_id", flat=True
+            )
+        )
+    members = courses_of_curricula(curricula)
+    done = _completed(
+        CourseRecord, "course_id", user_ids, {c for cs in members.values() for c in cs}
+    )
+    complete("curriculum", _complete_parents(done, members), op, Source.IMPORT)
+    programmes = set()
+    for part in lookups.chunks(curricula):
+        programmes.update(
+            ProgrammeCurriculum.objects.filter(curriculum_id__in=part).values_list(
+                "programme_id", flat=True
+            )
+        )
+    pmembers = curricula_of_programmes(programmes)
+    done = _completed(
+        CurriculumRecord, "curriculum_id", user_ids, {c for cs in pmembers.values() for c in cs}
+    )
+    complete("programme", _complete_parents(done, pmembers), op, Source.IMPORT)

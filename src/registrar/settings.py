@@ -77,7 +77,7 @@ def database_from_env() -> dict:
         "OPTIONS": {
             # WAL lets readers work while an import writes; IMMEDIATE takes the write
             # lock at BEGIN so two writers queue instead of failing mid-transaction.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;",
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         },
@@ -105,6 +105,10 @@ STATIC_ROOT = DATA_DIR / "static"
 
 EMAIL_HOST = os.environ.get("REGISTRAR_SMTP_HOST", "127.0.0.1")
 EMAIL_PORT = int(os.environ.get("REGISTRAR_SMTP_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("REGISTRAR_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("REGISTRAR_SMTP_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("REGISTRAR_SMTP_TLS", "") == "1"
+EMAIL_TIMEOUT = int(os.environ.get("REGISTRAR_SMTP_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("REGISTRAR_MAIL_FROM", "registrar@localhost")
 
 # Bulk jobs: 0 means no row limit (the seeds' 5,000-row cap is not copied).

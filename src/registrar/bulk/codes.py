@@ -126,7 +126,7 @@ code("already_assigned", SKIP, _("The user is already assigned to {value!r}"))
 code("audience_mismatch", ERROR, _("The user is in none of the audiences of {value!r}"))
 code("credits_on_incomplete", ERROR, _("Credits can only be given for a completed course"))
 code("duplicate_row", ERROR, _("Same {key} as row {first}: only the first is used"))
-code("completion_kept", WARNING, _("The completion is kept; only the assignment is removed"))
+code("completion_kept", WARNING, _("The learner's completion (or attendance) is kept"))
 code(
     "no_access",
     WARNING,
@@ -140,7 +140,35 @@ code("audience_created", WARNING, _("Audience {value!r} did not exist and was cr
 code("session_full", ERROR, _("Session {value!r} is full"))
 code("conflict", ERROR, _("{table} #{pk} changed since the operation: left as it is"))
 code("processing_error", ERROR, _("Unexpected error while processing this row (reference {ref})"))
+code(
+    "ambiguous_activity",
+    ERROR,
+    _("{count} items have the external reference {value!r} ({items}): give each its own"),
+)
+code("no_email", WARNING, _("User {value!r} has no email address: no mail was sent"))
+code(
+    "mail_template_field",
+    ERROR,
+    _("Mail template '{template}' uses the field '{field}', which this operation cannot fill"),
+)
 
+code(
+    "course_mismatch",
+    ERROR,
+    _("The row names course {value!r}, but this course-level import is for course {course!r}"),
+)
+code(
+    "record_mismatch",
+    ERROR,
+    _(
+        "Column {column} disagrees with row {first} for the same user and course: the rows of one user and course must give the same record"
+    ),
+)
+code(
+    "completion_on_incomplete",
+    ERROR,
+    _("A completion date is given but complete is 0: set complete=1 or empty the date"),
+)
 
 # How to fix a row that got each code (docs/codes.md is generated from this table).
 FIX = {
@@ -204,4 +232,10 @@ FIX = {
     "session_full": "Raise the session's capacity or choose another session.",
     "conflict": "The row changed after the operation; change it by hand if needed.",
     "processing_error": "Import the row again; if it fails again, report the reference to support.",
+    "ambiguous_activity": "Give the course and the session (or the two courses) different external references.",
+    "no_email": "Add the user's email address if they should get mail; nothing else to do.",
+    "mail_template_field": "Edit the mail template to use only the fields listed in docs/formats.md for this import.",
+    "course_mismatch": "Put the row in a file for its own course (course=CODE), or use the global importer.",
+    "record_mismatch": "Give every row of one user and course the same complete, completion_date and enrolled_date.",
+    "completion_on_incomplete": "Set complete=1 if the course was completed, otherwise empty completion_date.",
 }

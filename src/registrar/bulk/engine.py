@@ -231,6 +231,7 @@ def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None
     """How the first data row is read, column by column, before anything runs (SPEC §2.2)."""
     kind = get_kind(kind_name)
     options = parse_options(kind, raw_options or {})
+    kind.check_options(options)
     table, mapping = open_input(Request(kind_name, path), kind, options, allow_missing=True)
     try:
         first = next(iter(table.rows()), None)
@@ -399,6 +400,7 @@ def run_import(req: Request) -> Report:
     """Run one import end to end and return its report. Raises FileError when the file is unusable."""
     kind = get_kind(req.kind)
     options = parse_options(kind, req.options)
+    kind.check_options(options)
     scope_org = None
     if req.scope:
         scope_org = Organisation.objects.filter(extid=req.scope).first()

@@ -109,6 +109,10 @@ class ImportKind:
     whole_file = False  # plan all rows at once: rows may refer to rows later in the file
     template: list[dict] = []  # the example file's rows
 
+    def check_options(self, options: dict) -> None:
+        """Refuse options that cannot work, before any row is read: raise
+        FileError("invalid_option", option=..., reason=...) (exit status 2)."""
+
     def resolve(self, rows: list[Row], ctx) -> dict:
         """Load what the rows refer to: one query per referenced table for the whole batch."""
         return {}

@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection
+from django.db import connection, connections, models
 
 from .models import Change, Operation
 
@@ -45,6 +45,79 @@ def row_values(obj) -> dict:
     return {f.attname: getattr(obj, f.attname) for f in obj._meta.concrete_fields}
 
 
+_ADAPTERS: dict[tuple, list] = {}
+_DT_CACHE: dict = {}
+
+
+def _sqlite_datetime(v):
+    """What Django stores on SQLite for an aware datetime: naive UTC text. Cached: dates repeat."""
+    if v is None:
+        return None
+    try:
+        return _DT_CACHE[v]
+    except KeyError:
+        pass
+    if len(_DT_CACHE) > 100_000:
+        _DT_CACHE.clear()
+    text = connection.ops.adapt_datetimefield_value(v)
+    _DT_CACHE[v] = text
+    return text
+
+
+def _adapter(f, conn):
+    """A fast value -> database value function for one field, or None when values pass as they are.
+
+    Django's get_db_prep_save costs microseconds a cell through its layers; a million-row import
+    has tens of millions of cells, so the common types are adapted directly (same results).
+    """
+    kind = f.get_internal_type()
+    if isinstance(f, models.JSONField):
+        return lambda v: f.get_db_prep_save(v, conn)
+    if conn.vendor != "sqlite":
+        return None  # psycopg adapts dates, datetimes, decimals and UUIDs itself
+    ops = conn.ops
+    if kind == "DateTimeField":
+        return _sqlite_datetime
+    if kind == "DateField":
+        return lambda v: None if v is None else ops.adapt_datefield_value(v)
+    if kind == "TimeField":
+        return lambda v: None if v is None else ops.adapt_timefield_value(v)
+    if kind == "UUIDField":
+        return lambda v: (
+            None if v is None else (v if isinstance(v, uuid.UUID) else uuid.UUID(str(v))).hex
+        )
+    if kind == "DecimalField":
+        return lambda v: (
+            None if v is None else ops.adapt_decimalfield_value(v, f.max_digits, f.decimal_places)
+        )
+    return None
+
+
+def _adapters(model) -> list:
+    """(attname, adapter, default) for each non-pk concrete field, cached per model and database."""
+    conn = connections["default"]
+    key = (model, conn.vendor)
+    if key not in _ADAPTERS:
+        out = []
+        for f in _fields(model):
+            default = f.get_default if (f.has_default() and callable(f.default)) else None
+            const = None if default else f.get_default()
+            out.append((f.attname, _adapter(f, conn), default, const))
+        _ADAPTERS[key] = out
+    return _ADAPTERS[key]
+
+
+def _copy(table: str, columns: list[str], rows: list[list]) -> None:
+    """PostgreSQL: COPY the rows in (the fastest way in, an order of magnitude over INSERTs)."""
+    cols = ", ".join(f'"{c}"' for c in columns)
+    with connection.cursor() as c:
+        raw = c.cursor  # the psycopg cursor under Django's wrapper, in the same transaction
+        with raw.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+            write = copy.write_row
+            for row in rows:
+                write(row)
+
+
 def allocate_ids(model, n: int) -> list[int]:
     """Reserve n primary keys, so inserts know their pks without RETURNING."""
     if n == 0:
@@ -77,18 +150,33 @@ def insert(
     cols = ", ".join(f'"{f.column}"' for f in fields)
     marks = ", ".join(["%s"] * (len(fields) + 1))
     sql = f'INSERT INTO "{model._meta.db_table}" ("id", {cols}) VALUES ({marks})'
-    prep = [(f.attname, f, f.get_default) for f in fields]
+    # One getter per column, chosen once: the row's value or the default, then the adapter.
+    given = set().union(*rows) | {"op"}
+    getters = []
+    for attname, adapt, default, const in _adapters(model):
+        if attname not in given and default is None:
+            getters.append((None, adapt(const) if adapt else const, None, None, None))
+        else:
+            getters.append((attname, None, adapt, default, const))
+    opk = op.pk
     params = []
+    append = params.append
     for pk, row in zip(ids, rows, strict=True):
-        row["op"] = op.pk
+        row["op"] = opk
         values = [pk]
-        for attname, f, default in prep:
-            v = row[attname] if attname in row else default()
-            values.append(f.get_db_prep_save(v, connection))
-        params.append(values)
-    with connection.cursor() as c:
-        for i in range(0, len(params), CHUNK * 5):
-            c.executemany(sql, params[i : i + CHUNK * 5])
+        for attname, fixed, adapt, default, const in getters:
+            if attname is None:
+                values.append(fixed)
+                continue
+            v = row[attname] if attname in row else default() if default else const
+            values.append(adapt(v) if adapt else v)
+        append(values)
+    if connection.vendor == "postgresql":
+        _copy(model._meta.db_table, ["id", *(f.column for f in fields)], params)
+    else:
+        with connection.cursor() as c:
+            for i in range(0, len(params), CHUNK * 5):
+                c.executemany(sql, params[i : i + CHUNK * 5])
     for i in range(0, len(ids), CHUNK * 5):
         Change.objects.create(
             operation=op,

@@ -44,6 +44,10 @@ class LessonStatus(models.TextChoices):
     COMPLETED = "C", "completed"
 
 
+# Tables with a unique (user, X) constraint do not index `user` alone: the constraint's index
+# serves every lookup by user, and each extra index costs every bulk insert.
+
+
 class AssignmentBase(Journalled):
     option = models.CharField(max_length=12, choices=Option.choices, default=Option.FREE)
     start_date = models.DateField(null=True, blank=True)
@@ -66,7 +70,10 @@ class AssignmentBase(Journalled):
 
 class CourseAssignment(AssignmentBase):
     user = models.ForeignKey(
-        "directory.User", on_delete=models.PROTECT, related_name="course_assignments"
+        "directory.User",
+        on_delete=models.PROTECT,
+        related_name="course_assignments",
+        db_index=False,
     )
     course = models.ForeignKey(
         "catalogue.Course", on_delete=models.PROTECT, related_name="assignments"
@@ -80,7 +87,10 @@ class CourseAssignment(AssignmentBase):
 
 class CurriculumAssignment(AssignmentBase):
     user = models.ForeignKey(
-        "directory.User", on_delete=models.PROTECT, related_name="curriculum_assignments"
+        "directory.User",
+        on_delete=models.PROTECT,
+        related_name="curriculum_assignments",
+        db_index=False,
     )
     curriculum = models.ForeignKey(
         "catalogue.Curriculum", on_delete=models.PROTECT, related_name="assignments"
@@ -96,7 +106,10 @@ class CurriculumAssignment(AssignmentBase):
 
 class ProgrammeAssignment(AssignmentBase):
     user = models.ForeignKey(
-        "directory.User", on_delete=models.PROTECT, related_name="programme_assignments"
+        "directory.User",
+        on_delete=models.PROTECT,
+        related_name="programme_assignments",
+        db_index=False,
     )
     programme = models.ForeignKey(
         "catalogue.Programme", on_delete=models.PROTECT, related_name="assignments"
@@ -124,7 +137,7 @@ class CourseRecord(RecordBase):
     """A user's status on a course. `legacy`: imported by the global importer, outside accreditation."""
 
     user = models.ForeignKey(
-        "directory.User", on_delete=models.PROTECT, related_name="course_records"
+        "directory.User", on_delete=models.PROTECT, related_name="course_records", db_index=False
     )
     course = models.ForeignKey("catalogue.Course", on_delete=models.PROTECT, related_name="records")
     status = models.CharField(
@@ -141,7 +154,7 @@ class CourseRecord(RecordBase):
 
 class LessonRecord(RecordBase):
     user = models.ForeignKey(
-        "directory.User", on_delete=models.PROTECT, related_name="lesson_records"
+        "directory.User", on_delete=models.PROTECT, related_name="lesson_records", db_index=False
     )
     lesson = models.ForeignKey("catalogue.Lesson", on_delete=models.PROTECT, related_name="records")
     status = models.CharField(
@@ -170,7 +183,10 @@ class LessonAttempt(Journalled):
 
 class CurriculumRecord(RecordBase):
     user = models.ForeignKey(
-        "directory.User", on_delete=models.PROTECT, related_name="curriculum_records"
+        "directory.User",
+        on_delete=models.PROTECT,
+        related_name="curriculum_records",
+        db_index=False,
     )
     curriculum = models.ForeignKey(
         "catalogue.Curriculum", on_delete=models.PROTECT, related_name="records"
@@ -187,7 +203,7 @@ class CurriculumRecord(RecordBase):
 
 class ProgrammeRecord(RecordBase):
     user = models.ForeignKey(
-        "directory.User", on_delete=models.PROTECT, related_name="programme_records"
+        "directory.User", on_delete=models.PROTECT, related_name="programme_records", db_index=False
     )
     programme = models.ForeignKey(
         "catalogue.Programme", on_delete=models.PROTECT, related_name="records"
@@ -219,7 +235,7 @@ class RecordHistory(Journalled):
 
 class CreditAward(Journalled):
     user = models.ForeignKey(
-        "directory.User", on_delete=models.PROTECT, related_name="credit_awards"
+        "directory.User", on_delete=models.PROTECT, related_name="credit_awards", db_index=False
     )
     course = models.ForeignKey("catalogue.Course", on_delete=models.PROTECT)
     credit_type = models.ForeignKey("catalogue.CreditType", on_delete=models.PROTECT)

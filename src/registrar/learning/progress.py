@@ -101,12 +101,13 @@ def complete(
     for u, c, when in items:
         key = (u, c)
         wanted[key] = min(when, wanted.get(key, when))
-    existing = lookups.pairs(
+    # The exact pairs wanted, not every user × content: a batch of thousands of users and
+    # hundreds of courses would otherwise read every record they have.
+    existing = lookups.exact_pairs(
         model,
         "user_id",
         field,
-        {u for u, _ in wanted},
-        {c for _, c in wanted},
+        wanted.keys(),
         "status",
         "status_date",
         "completion_percent",

@@ -79,12 +79,16 @@ class Completions(ImportKind):
         for c in lookups.by_key(Course, "uuid", rest, *fields).values():
             courses[str(c["uuid"])] = courses[str(c["uuid"]).upper()] = c
         users = lookups.users_by_email(r.values["user_email"] for r in rows)
-        user_ids = [u["id"] for us in users.values() for u in us]
-        course_ids = [c["id"] for c in courses.values()]
-        records = lookups.pairs(
-            CourseRecord, "user_id", "course_id", user_ids, course_ids, "status"
-        )
-        assigned = lookups.pairs(CourseAssignment, "user_id", "course_id", user_ids, course_ids)
+        wanted = set()
+        for r in rows:  # only the pairs the rows name, not every user with every course
+            found, course = (
+                users.get(r.values["user_email"].lower(), ()),
+                courses.get(r.values["course_id"]) or courses.get(r.values["course_id"].lower()),
+            )
+            if course is not None:
+                wanted.update((u["id"], course["id"]) for u in found)
+        records = lookups.exact_pairs(CourseRecord, "user_id", "course_id", wanted, "status")
+        assigned = lookups.exact_pairs(CourseAssignment, "user_id", "course_id", wanted)
         return {"courses": courses, "users": users, "records": records, "assigned": assigned}
 
     def plan(self, rows, refs, ctx):

@@ -1,0 +1,256 @@
+"""unenrolments (SPEC §4.4, seed 004): remove course assignments and classroom seats, found by
+the activity's external reference, keeping completions; optionally tell the user through the outbox."""
+
+from django.utils import timezone
+
+from registrar.catalogue.models import ClassroomSession, Course
+from registrar.directory.models import User
+from registrar.journal import writes
+from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus, Seat
+from registrar.notify import outbox
+from registrar.notify.models import MailTemplate, OutboxMail
+
+from .. import lookups, parsers
+from ..kind import DELETED, UNCHANGED, Column, ImportKind
+
+MAIL_TEMPLATE = "unenrolment"  # the MailTemplate code used when it exists
+# Fields a template can use; `session` and `session_start` exist for session rows only.
+MAIL_FIELDS = ("first_name", "last_name", "login", "activity", "activity_type", "activity_ref")
+SESSION_FIELDS = ("course", "session", "session_start")
+BUILTIN_SUBJECT = "Unenrolment: {activity}"
+BUILTIN_BODY = (
+    "Hello {first_name} {last_name},\n\n"
+    'You have been unenrolled from the {activity_type} "{activity}" '
+    "(reference {activity_ref}).\n\n"
+    "If you think this is a mistake, please contact your training administrator.\n"
+)
+
+
+def _fields(model, *skip: str) -> list[str]:
+    """Every concrete column but `skip`: a deleted row's full snapshot, so undo re-creates it."""
+    return [f.attname for f in model._meta.concrete_fields if f.attname not in ("id", *skip)]
+
+
+class Unenrolments(ImportKind):
+    name = "unenrolments"
+    title = "Unenrolments"
+    description = (
+        "Removes a user's course assignment, or their seat in a classroom session, the activity being "
+        "found by its external reference (a course's extref, or a session's extid; a reference that "
+        "names two items is rejected, `ambiguous_activity`). A completed course keeps its completion "
+        "record, only the assignment goes (`completion_kept`); an attended session keeps its seat, "
+        "marked attended, and the row is `unchanged` (`completion_kept`). A user not enrolled is "
+        "skipped (`not_enrolled`), and gets no mail. With send_email, the unenrolled user is told "
+        f"through the outbox, with the mail template `{MAIL_TEMPLATE}` when it exists (fields: "
+        + ", ".join(f"`{{{f}}}`" for f in MAIL_FIELDS)
+        + "; for sessions also "
+        + ", ".join(f"`{{{f}}}`" for f in SESSION_FIELDS)
+        + "), otherwise a built-in English text. Undo re-creates the assignments and seats; mails "
+        "already sent stay sent."
+    )
+    columns = [
+        Column(
+            "username",
+            parsers.text(150),
+            required=True,
+            aliases=("user_login", "login"),
+            help="The user's login; the account must exist.",
+            example="amartin",
+        ),
+        Column(
+            "activity_extref",
+            parsers.text(100),
+            required=True,
+            aliases=(
+                "activity external reference",
+                "activity_external_reference",
+                "extref",
+            ),
+            help="The course's external reference, or the classroom session's external id.",
+            example="EXT-101",
+        ),
+        Column(
+            "send_email",
+            parsers.flag,
+            aliases=("send unenrolment email", "send_unenrolment_email"),
+            help="Yes to tell the user by mail (only when something was removed); No by default.",
+            example="No",
+        ),
+    ]
+    key = ("username", "activity_extref")
+    template = [
+        {"username": "amartin", "activity_extref": "EXT-101", "send_email": "No"},
+        {"username": "bdurand", "activity_extref": "EXT-101", "send_email": "Yes"},
+    ]
+
+    def resolve(self, rows, ctx):
+        logins = {r.values["username"] for r in rows}
+        extrefs = {r.values["activity_extref"] for r in rows}
+        users = lookups.by_key(
+            User,
+            "login",
+            logins,
+            "id",
+            "email",
+            "first_name",
+            "last_name",
+            "organisation_id",
+        )
+        courses: dict[str, list[dict]] = {}  # course extrefs are not unique
+        for part in lookups.chunks(extrefs):
+            for c in Course._base_manager.filter(extref__in=part).values(
+                "id", "code", "title", "extref"
+            ):
+                courses.setdefault(c["extref"], []).append(c)
+        sessions = lookups.by_key(
+            ClassroomSession, "extid", extrefs, "id", "start", "course__code", "course__title"
+        )
+        # Only the (user, activity) pairs the rows name: no cross product of users and activities.
+        course_pairs, seat_pairs = set(), set()
+        for r in rows:
+            user = users.get(r.values["username"])
+            if user is None:
+                continue
+            ref = r.values["activity_extref"]
+            course_pairs.update((user["id"], c["id"]) for c in courses.get(ref, ()))
+            if ref in sessions:
+                seat_pairs.add((user["id"], sessions[ref]["id"]))
+        assigned = lookups.exact_pairs(
+            CourseAssignment,
+            "user_id",
+            "course_id",
+            course_pairs,
+            *_fields(CourseAssignment, "user_id", "course_id"),
+        )
+        records = lookups.exact_pairs(CourseRecord, "user_id", "course_id", course_pairs, "status")
+        seats = lookups.exact_pairs(
+            Seat, "user_id", "session_id", seat_pairs, *_fields(Seat, "user_id", "session_id")
+        )
+        template = None
+        if any(r.values["send_email"] for r in rows):
+            template = (
+                MailTemplate.objects.filter(code=MAIL_TEMPLATE)
+                .values("id", "code", "subject", "body")
+                .first()
+            )
+        return {
+            "users": users,
+            "courses": courses,
+            "sessions": sessions,
+            "assigned": assigned,
+            "records": records,
+            "seats": seats,
+            "template": template,
+        }
+
+    def plan(self, rows, refs, ctx):
+        users, courses, sessions = refs["users"], refs["courses"], refs["sessions"]
+        for r in rows:
+            v = r.values
+            login, ref = v["username"], v["activity_extref"]
+            user = users.get(login)
+            if user is None:
+                r.reject("user_not_found", column="username", value=login)
+            elif not ctx.in_scope(user["organisation_id"]):
+                r.reject("out_of_scope", what=f"User {login}")
+            found = [("course", c) for c in courses.get(ref, ())]
+            if ref in sessions:
+                found.append(("session", sessions[ref]))
+            if not found:
+                r.reject("activity_not_found", value=ref)
+            elif len(found) > 1:
+                items = ", ".join(
+                    f"course {x['code']}" if kind == "course" else f"session {ref}"
+                    for kind, x in found
+                )
+                r.reject("ambiguous_activity", value=ref, count=len(found), items=items)
+            if not r.ok:
+                continue
+            kind, item = found[0]
+            if kind == "course":
+                self._plan_course(r, user, item, refs)
+            else:
+                self._plan_session(r, user, item, refs)
+            if r.result == DELETED and v["send_email"]:
+                self._plan_mail(r, user, kind, item, refs["template"])
+
+    def _plan_course(self, r, user, course, refs):
+        pair = (user["id"], course["id"])
+        assignment = refs["assigned"].get(pair)
+        if assignment is None:
+            r.skip("not_enrolled", value=course["code"])
+            return
+        r.result = DELETED
+        r.data = {"model": CourseAssignment, "before": assignment}
+        record = refs["records"].get(pair)
+        if record is not None and record["status"] == CourseStatus.COMPLETED:
+            r.warn("completion_kept")
+
+    def _plan_session(self, r, user, session, refs):
+        seat = refs["seats"].get((user["id"], session["id"]))
+        if seat is None:
+            r.skip("not_enrolled", value=r.values["activity_extref"])
+            return
+        if seat["status"] == Seat.Status.ATTENDED:
+            # The seat is the attendance record: it stays, so reports still show it attended.
+            r.warn("completion_kept")
+            r.result = UNCHANGED
+            return
+        r.result = DELETED
+        r.data = {"model": Seat, "before": seat}
+
+    def _plan_mail(self, r, user, kind, item, template):
+        if not user["email"]:
+            r.warn("no_email", value=user["login"])
+            return
+        ref = r.values["activity_extref"]
+        values = {
+            "first_name": user["first_name"],
+            "last_name": user["last_name"],
+            "login": r.values["username"],
+            "activity_ref": ref,
+        }
+        if kind == "course":
+            values |= {"activity": item["title"], "activity_type": "course"}
+        else:
+            start = timezone.localtime(item["start"]).strftime("%Y-%m-%d %H:%M")
+            values |= {
+                "activity": f"{item['course__title']} ({start})",
+                "activity_type": "classroom session",
+                "course": item["course__title"],
+                "session": ref,
+                "session_start": start,
+            }
+        subject, body = (
+            (template["subject"], template["body"]) if template else (BUILTIN_SUBJECT, BUILTIN_BODY)
+        )
+        try:
+            outbox.check((subject, body), values)
+            mail = {"subject": outbox.render(subject, values), "body": outbox.render(body, values)}
+        except outbox.TemplateFieldError as e:
+            r.reject("mail_template_field", template=MAIL_TEMPLATE, field=e.field)
+            r.data = {}
+            return
+        mail["subject"] = " ".join(mail["subject"].split())[:255]  # a header is one line
+        r.data["mail"] = {
+            **mail,
+            "to": user["email"],
+            "user_id": user["id"],
+            "template_id": template["id"] if template else None,
+        }
+
+    def apply(self, rows, refs, ctx):
+        by_model: dict = {}
+        mails = []
+        for r in rows:
+            by_model.setdefault(r.data["model"], []).append(
+                (r.data["before"]["id"], r.data["before"], r.number)
+            )
+            if "mail" in r.data:
+                mails.append(OutboxMail(operation=ctx.op, **r.data["mail"]))
+        for model, items in by_model.items():
+            writes.delete(model, items, ctx.op)
+        if mails:
+            # Queued in the import's transaction: a verify-only or aborted import leaves none.
+            OutboxMail.objects.bulk_create(mails, batch_size=1000)
+            outbox.deliver_after_commit(ctx.op.pk)

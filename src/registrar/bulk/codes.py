@@ -77,7 +77,11 @@ code(
 # References.
 code("user_not_found", ERROR, _("No user matches {column} {value!r}"))
 code(
-    "ambiguous_user", ERROR, _("{count} users share the email {value!r}: use a file keyed by login")
+    "ambiguous_user",
+    ERROR,
+    _(
+        "{count} users match {value!r} (a shared email, or one user's login that is another's external id): name the user by an identifier only one user has"
+    ),
 )
 code("user_disabled", ERROR, _("User {value!r} is disabled"))
 code("user_not_in_training", ERROR, _("User {value!r} exists but has no training access"))
@@ -119,7 +123,11 @@ code(
     ERROR,
     _("A record already exists for this user and course: change it with an action"),
 )
-code("status_exists", ERROR, _("A status already exists for this lesson"))
+code(
+    "status_exists",
+    ERROR,
+    _("{what} already has a status ({status}) and when_status_exists is reject"),
+)
 code("not_assigned", ERROR, _("The user is not assigned to course {value!r}"))
 code("not_enrolled", SKIP, _("The user is not enrolled in {value!r}"))
 code("already_assigned", SKIP, _("The user is already assigned to {value!r}"))
@@ -138,6 +146,23 @@ code(
 code("credit_type_created", WARNING, _("Credit type {value!r} did not exist and was created"))
 code("audience_created", WARNING, _("Audience {value!r} did not exist and was created"))
 code("session_full", ERROR, _("Session {value!r} is full"))
+code(
+    "invalid_format",
+    ERROR,
+    _("Column {column}: {value!r} does not follow the format {format}{detail}"),
+)
+code(
+    "invalid_slot",
+    ERROR,
+    _(
+        "Lesson slot {lesson!r} ({start} to {end}) must end after it starts and not start before the session ({session_start})"
+    ),
+)
+code(
+    "not_classroom_course",
+    ERROR,
+    _("Course {value!r} is not a classroom course: it has no classroom (T) lesson"),
+)
 code("conflict", ERROR, _("{table} #{pk} changed since the operation: left as it is"))
 code("processing_error", ERROR, _("Unexpected error while processing this row (reference {ref})"))
 code(
@@ -170,6 +195,83 @@ code(
     _("A completion date is given but complete is 0: set complete=1 or empty the date"),
 )
 
+# static-lists and external-trainings (issue 4).
+code(
+    "list_not_static",
+    ERROR,
+    _("List {value!r} is a dynamic list: its members come from its criteria, not from imports"),
+)
+code(
+    "learner_name_mismatch",
+    ERROR,
+    _("Learner {value!r} is named {actual!r}, not {given!r} ({column})"),
+)
+code(
+    "training_not_found",
+    ERROR,
+    _("Learner {value!r} has no passport entry {training}: nothing to update (use action add)"),
+)
+code(
+    "not_in_passport",
+    SKIP,
+    _("Learner {value!r} has no passport entry {training}: nothing to delete"),
+)
+code(
+    "ambiguous_training",
+    ERROR,
+    _("{count} passport entries of learner {value!r} match {training}: fix them by hand first"),
+)
+code(
+    "end_before_start",
+    ERROR,
+    _("Column {column}: the end date {value} is before the start date {start}"),
+)
+
+# course-assignments and curriculum-assignments (issue 4).
+code(
+    "date_order",
+    ERROR,
+    _(
+        "Dates out of order{where}: {first} {first_value} is after {second} {second_value} (the order is start_date ≤ target_date ≤ end_date)"
+    ),
+)
+code(
+    "session_course_mismatch",
+    ERROR,
+    _("Session {value!r} is a session of course {actual!r}, not of {course!r}"),
+)
+code(
+    "session_waiting_list",
+    WARNING,
+    _("Session {value!r} is full: the user is on its waiting list"),
+)
+code(
+    "curriculum_not_found",
+    ERROR,
+    _("No curriculum has the code or external reference {value!r}"),
+)
+code(
+    "ambiguous_content",
+    ERROR,
+    _("{count} items have the external reference {value!r} ({items}): name it by its code"),
+)
+
+# lesson-statistics and course-statistics (issue 4).
+code(
+    "presence_ignored",
+    WARNING,
+    _(
+        "Column ilt_status: {value!r} is for classroom lessons (type T), and lesson {lesson!r} is of type {type}: no presence recorded"
+    ),
+)
+code(
+    "completion_replaced",
+    WARNING,
+    _(
+        "Course {value!r} was completed ({date}): this new attempt makes it {status}; its certificate, credits, curricula and programmes are kept"
+    ),
+)
+
 # How to fix a row that got each code (docs/codes.md is generated from this table).
 FIX = {
     "unreadable_file": "Save the file again as CSV (UTF-8) or .xlsx and check it opens in a spreadsheet.",
@@ -190,7 +292,7 @@ FIX = {
     "invalid_identifier": "Check the identifier's format (a UUID looks like 123e4567-e89b-12d3-a456-426614174000).",
     "value_too_long": "Shorten the value to the length given.",
     "user_not_found": "Check the login or email, or import the user first.",
-    "ambiguous_user": "Two accounts share this email: use an import keyed by login, or merge the accounts.",
+    "ambiguous_user": "Two accounts share this email (or one's login is the other's external id): use an identifier only one of them has (a login, or an import keyed by login), or merge the accounts.",
     "user_disabled": "Enable the user first, or drop the row.",
     "user_not_in_training": "Give the user training access (users import, training_access=1), then import again.",
     "course_not_found": "Check the course code (or UUID) against the catalogue.",
@@ -230,6 +332,9 @@ FIX = {
     "credit_type_created": "Nothing to do, if the name was meant.",
     "audience_created": "Nothing to do, if the name was meant.",
     "session_full": "Raise the session's capacity or choose another session.",
+    "invalid_format": "Write the cell as the format in the message says (docs/formats.md has an example).",
+    "invalid_slot": "Give each lesson slot an end after its start, on or after the session's start.",
+    "not_classroom_course": "Choose a classroom course, or give the course a classroom (T) lesson or the course type classroom first.",
     "conflict": "The row changed after the operation; change it by hand if needed.",
     "processing_error": "Import the row again; if it fails again, report the reference to support.",
     "ambiguous_activity": "Give the course and the session (or the two courses) different external references.",
@@ -238,4 +343,17 @@ FIX = {
     "course_mismatch": "Put the row in a file for its own course (course=CODE), or use the global importer.",
     "record_mismatch": "Give every row of one user and course the same complete, completion_date and enrolled_date.",
     "completion_on_incomplete": "Set complete=1 if the course was completed, otherwise empty completion_date.",
+    "date_order": "Give dates in the order start_date ≤ target_date ≤ end_date (an empty cell keeps the assignment's current date).",
+    "session_course_mismatch": "Use a session of the row's course (a session never moves to another course), or fix crsvname.",
+    "session_waiting_list": "Nothing to do; raise the session's capacity or book another session to give the user a seat.",
+    "curriculum_not_found": "Check the curriculum's code (or external reference) against the catalogue.",
+    "ambiguous_content": "Use the item's code, or give each item its own external reference.",
+    "list_not_static": "Name a static list (or create one with another name): a dynamic list's members come from its criteria.",
+    "learner_name_mismatch": "Check that the row names the right learner; fix learner_lname/learner_fname or leave them empty.",
+    "training_not_found": "Check the learner, course_code (or course_name) and start_date, or use action add to create the entry.",
+    "not_in_passport": "Nothing to do: the entry was not in the learner's passport (or was deleted already).",
+    "ambiguous_training": "Merge or delete the duplicate passport entries by hand, then import again.",
+    "end_before_start": "Swap the two dates, or fix the one that is wrong.",
+    "presence_ignored": "Leave ilt_status empty for lessons that are not classroom (T) lessons.",
+    "completion_replaced": "Nothing to do if the learner is taking the course again; otherwise undo the import and import with when_status_exists=reject.",
 }

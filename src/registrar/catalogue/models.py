@@ -230,15 +230,47 @@ class ClassroomSession(Journalled):
     trainer = models.ForeignKey(
         "directory.User", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    extra_trainers = models.ManyToManyField("directory.User", blank=True, related_name="+")
+    extra_trainers = models.ManyToManyField(
+        "directory.User", through="SessionTrainer", blank=True, related_name="+"
+    )
     room_extid = models.CharField(max_length=100, blank=True, default="")
     manager = models.ForeignKey(
         "directory.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    organisations = models.ManyToManyField("directory.Organisation", blank=True, related_name="+")
+    organisations = models.ManyToManyField(
+        "directory.Organisation", through="SessionOrganisation", blank=True, related_name="+"
+    )
 
     def __str__(self) -> str:
         return self.extid
+
+
+class SessionTrainer(Journalled):
+    """An extra trainer of a session (explicit, so that bulk writes are journalled and undone)."""
+
+    session = models.ForeignKey(ClassroomSession, on_delete=models.CASCADE)
+    user = models.ForeignKey("directory.User", on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["session", "user"], name="uniq_session_trainer")
+        ]
+
+
+class SessionOrganisation(Journalled):
+    """An organisation a session is for (explicit, so that bulk writes are journalled and undone)."""
+
+    session = models.ForeignKey(ClassroomSession, on_delete=models.CASCADE)
+    organisation = models.ForeignKey(
+        "directory.Organisation", on_delete=models.CASCADE, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session", "organisation"], name="uniq_session_organisation"
+            )
+        ]
 
 
 class SessionSlot(Journalled):

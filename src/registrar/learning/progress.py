@@ -192,3 +192,93 @@ def roll_up(user_ids, course_ids, op) -> None:
         CurriculumRecord, "curriculum_id", user_ids, {c for cs in pmembers.values() for c in cs}
     )
     complete("programme", _complete_parents(done, pmembers), op, Source.IMPORT)
+
+
+def recompute_courses(
+    pairs, op, source: str = Source.IMPORT, lower: bool = False
+) -> dict[tuple[int, int], str]:
+    """Course records of (user, course) pairs recomputed from the user's lesson records.
+
+    A course is completed when every lesson of it (its lessons that are not disabled) is
+    completed or passed, in progress when any of them is started (any status but not started),
+    else not started; its status date is the latest of its lesson records' dates, its completion
+    percent the share of lessons completed or passed, its time spent the sum of theirs. A course
+    without enabled lessons is left as it is; no record is created for a course not started.
+    Unless `lower`, a course record is never taken back (a completed course stays completed with
+    its own date, as a completion the learner achieved otherwise must not be lost), and a
+    completed course keeps its date. Completed courses roll up to curricula and programmes.
+
+    Returns {(user, course): "created" | "updated" | "unchanged"}.
+    """
+    from registrar.catalogue.models import Lesson
+
+    from .models import LessonRecord
+
+    pairs = {p for p in pairs if None not in p}
+    if not pairs:
+        return {}
+    lessons_of: dict[int, list[int]] = defaultdict(list)
+    for part in lookups.chunks({c for _, c in pairs}):
+        for course, lesson in Lesson.objects.filter(course_id__in=part, disabled=False).values_list(
+            "course_id", "id"
+        ):
+            lessons_of[course].append(lesson)
+    lesson_records = lookups.exact_pairs(
+        LessonRecord,
+        "user_id",
+        "lesson_id",
+        {(u, lesson) for u, c in pairs for lesson in lessons_of.get(c, ())},
+        "status",
+        "status_date",
+        "time_spent",
+    )
+    fields = ("status", "status_date", "completion_percent", "time_spent", "source", "op")
+    courses = lookups.exact_pairs(CourseRecord, "user_id", "course_id", pairs, *fields)
+    inserts, updates, outcome, completed = [], [], {}, set()
+    for pair in sorted(pairs):
+        u, c = pair
+        outcome[pair] = "unchanged"
+        lessons = lessons_of.get(c)
+        if not lessons:
+            continue
+        recs = [r for r in (lesson_records.get((u, lesson)) for lesson in lessons) if r]
+        done = sum(1 for r in recs if r["status"] in ("C", "P"))
+        if done == len(lessons):
+            status = CourseStatus.COMPLETED
+        elif any(r["status"] != "N" for r in recs):
+            status = CourseStatus.IN_PROGRESS
+        else:
+            status = CourseStatus.NOT_STARTED
+        dates = [r["status_date"] for r in recs if r["status_date"]]
+        wanted = {
+            "status": status,
+            "status_date": max(dates) if dates else None,
+            "completion_percent": round(100 * done / len(lessons)),
+            "time_spent": sum(r["time_spent"] for r in recs),
+        }
+        current = courses.get(pair)
+        if current is None:
+            if status == CourseStatus.NOT_STARTED:
+                continue
+            inserts.append({"user_id": u, "course_id": c, **wanted, "source": source})
+            outcome[pair] = "created"
+        else:
+            had = current["status"]
+            if had == CourseStatus.COMPLETED and status == CourseStatus.COMPLETED:
+                continue  # a completion keeps its date
+            if not lower and COURSE_RANK.get(had, 0) > COURSE_RANK[status]:
+                continue
+            if had != status:
+                wanted["source"] = source
+            new = {k: v for k, v in wanted.items() if current.get(k) != v}
+            if not new:
+                continue
+            updates.append((current["id"], new, current, None))
+            outcome[pair] = "updated"
+        if status == CourseStatus.COMPLETED:
+            completed.add(pair)
+    writes.insert(CourseRecord, inserts, op)
+    writes.update(CourseRecord, updates, op)
+    if completed:
+        roll_up({u for u, _ in completed}, {c for _, c in completed}, op)
+    return outcome

@@ -24,12 +24,41 @@ def _column(model, field: str) -> str:
     return model._meta.get_field(field).column
 
 
+ARRAY_TYPES = {"UUIDField": "uuid", "CharField": "text", "TextField": "text"}
+
+
+def _array_type(model, field: str) -> str:
+    f = model._meta.get_field(field)
+    return "bigint" if f.is_relation else ARRAY_TYPES.get(f.get_internal_type(), "bigint")
+
+
+def _in_sql(model, field: str, part: list) -> tuple[str, list]:
+    """`field IN (...)`: one array parameter on PostgreSQL (its client-side binding would parse
+    a query of thousands of placeholders), a plain list on SQLite."""
+    col = f'"{model._meta.db_table}"."{_column(model, field)}"'
+    if connection.vendor == "postgresql":
+        return f"{col} = ANY(%s::{_array_type(model, field)}[])", [list(part)]
+    return f"{col} IN ({', '.join(['%s'] * len(part))})", list(part)
+
+
 def _in(model, field: str, part: list, *fields):
-    marks = ", ".join(["%s"] * len(part))
-    col = _column(model, field)
-    return model._base_manager.extra(
-        where=[f'"{model._meta.db_table}"."{col}" IN ({marks})'], params=part
-    ).values(field, *fields)
+    where, params = _in_sql(model, field, part)
+    if connection.vendor == "postgresql" and not any("__" in n for n in (field, *fields)):
+        return _pg_select(model, [field, *fields], where, params)
+    return model._base_manager.extra(where=[where], params=params).values(field, *fields)
+
+
+def _pg_select(model, names: list[str], where: str, params: list) -> list[dict]:
+    """PostgreSQL: run a lookup on a server-side-binding cursor. Django binds client-side, which
+    turns an array parameter of thousands of values into query text to parse twice; psycopg
+    returns native Python types, so no Django converters are needed."""
+    import psycopg
+
+    cols = ", ".join(f'"{model._meta.db_table}"."{_column(model, n)}"' for n in names)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(f'SELECT {cols} FROM "{model._meta.db_table}" WHERE {where}', params)
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
 def by_key(model, field: str, keys, *fields) -> dict:
@@ -46,20 +75,44 @@ def by_key(model, field: str, keys, *fields) -> dict:
 
 
 def users_by_email(emails) -> dict[str, list[dict]]:
-    """Users by lower-cased email: a list, since real data shares emails (ambiguous_user)."""
+    """Users by lower-cased email: a list, since real data shares emails (ambiguous_user).
+
+    A raw query: this lookup runs for every row of the largest imports, and building Django
+    result rows costs more than the query."""
     out: dict[str, list[dict]] = defaultdict(list)
     emails = list({e.lower() for e in emails if e})
-    for part in chunks(emails, RAW_CHUNK):
-        marks = ", ".join(["%s"] * len(part))
-        qs = User.objects.extra(
-            select={"email_ci": 'LOWER("email")'},
-            where=[f'LOWER("email") IN ({marks})'],
-            params=part,
-        )
-        for row in qs.values(
-            "id", "login", "email_ci", "disabled", "training_access", "organisation_id"
-        ):
-            out[row["email_ci"]].append(row)
+    table = User._meta.db_table
+    cols = ("id", "login", "email_ci", "disabled", "training_access", "organisation_id")
+    with connection.cursor() as c:
+        for part in chunks(emails, RAW_CHUNK):
+            if connection.vendor == "postgresql":
+                where, params = 'LOWER("email") = ANY(%s::text[])', [part]
+            else:
+                where, params = f'LOWER("email") IN ({", ".join(["%s"] * len(part))})', part
+            if connection.vendor == "postgresql":
+                rows = [
+                    tuple(r.values())
+                    for r in _pg_select(
+                        User,
+                        ["id", "login", "email", "disabled", "training_access", "organisation_id"],
+                        where,
+                        params,
+                    )
+                ]
+                rows = [(a, b, e.lower(), d, t, o) for a, b, e, d, t, o in rows]
+            else:
+                c.execute(
+                    f'SELECT "id", "login", LOWER("email"), "disabled", "training_access", "organisation_id" FROM "{table}" WHERE {where}',
+                    params,
+                )
+                rows = c.fetchall()
+            for row in rows:
+                d = dict(zip(cols, row, strict=True))
+                d["disabled"], d["training_access"] = (
+                    bool(d["disabled"]),
+                    bool(d["training_access"]),
+                )
+                out[d["email_ci"]].append(d)
     return out
 
 
@@ -82,26 +135,41 @@ def _cross(model, left, right, lefts, rights, *fields) -> dict[tuple, dict]:
     out = {}
     for part in chunks(lefts, RAW_CHUNK // 2):
         for rpart in chunks(rights, RAW_CHUNK // 2):
-            qs = _in(model, left, part, right, "id", *fields).extra(
-                where=[f'"{_column(model, right)}" IN ({", ".join(["%s"] * len(rpart))})'],
-                params=rpart,
-            )
-            for row in qs:
+            where, params = _in_sql(model, right, rpart)
+            for row in _in(model, left, part, right, "id", *fields).extra(
+                where=[where], params=params
+            ):
                 out[(row[left], row[right])] = row
     return out
 
 
 def exact_pairs(model, left: str, right: str, keys, *fields) -> dict[tuple, dict]:
-    """Rows whose (left, right) is one of `keys`: one query per 5,000 pairs (a row-value IN)."""
+    """Rows whose (left, right) is one of `keys`: one query per 5,000 pairs.
+
+    SQLite: a row-value IN over VALUES. PostgreSQL: a join with unnest() of two array
+    parameters, which the planner runs as index probes of the unique (left, right) index."""
     out = {}
     keys = list({k for k in keys if None not in k})
     lc, rc = _column(model, left), _column(model, right)
+    table = model._meta.db_table
     for part in chunks(keys, RAW_CHUNK // 2):
-        values = ", ".join(["(%s, %s)"] * len(part))
-        params = [v for pair in part for v in pair]
-        qs = model._base_manager.extra(
-            where=[f'("{lc}", "{rc}") IN (VALUES {values})'], params=params
-        )
-        for row in qs.values("id", left, right, *fields):
+        if connection.vendor == "postgresql":
+            lt, rt = _array_type(model, left), _array_type(model, right)
+            where = f'("{table}"."{lc}", "{table}"."{rc}") IN (SELECT k.a, k.b FROM unnest(%s::{lt}[], %s::{rt}[]) AS k(a, b))'
+            params = [[x for x, _ in part], [y for _, y in part]]
+            if any("__" in n for n in fields):
+                qs = model._base_manager.extra(where=[where], params=params)
+                for row in qs.values("id", left, right, *fields):
+                    out[(row[left], row[right])] = row
+                continue
+            for row in _pg_select(model, ["id", left, right, *fields], where, params):
+                out[(row[left], row[right])] = row
+            continue
+        else:
+            where = f'("{lc}", "{rc}") IN (VALUES {", ".join(["(%s, %s)"] * len(part))})'
+            params = [v for pair in part for v in pair]
+        for row in model._base_manager.extra(where=[where], params=params).values(
+            "id", left, right, *fields
+        ):
             out[(row[left], row[right])] = row
     return out

@@ -162,6 +162,9 @@ class Completions(ImportKind):
                 assign.append(
                     {"user_id": uid, "course_id": cid, "source": Source.IMPORT, "assigned_at": now}
                 )
+        # In (user, course) order: the unique index then grows at its end instead of splitting pages.
+        new.sort(key=lambda x: (x["user_id"], x["course_id"]))
+        assign.sort(key=lambda x: (x["user_id"], x["course_id"]))
         writes.insert(CourseRecord, new, ctx.op, new_rows)
         if changed:
             full = {

@@ -257,9 +257,6 @@ def test_preview_prints_the_first_row_and_runs_nothing(world, tmp_path):
     assert not Operation.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True, reason="no French catalogue yet: src/registrar/locale/fr/LC_MESSAGES/django.po"
-)
 def test_messages_in_french(world, tmp_path):
     from django.utils import translation
 

@@ -77,7 +77,7 @@ def database_from_env() -> dict:
         "OPTIONS": {
             # WAL lets readers work while an import writes; IMMEDIATE takes the write
             # lock at BEGIN so two writers queue instead of failing mid-transaction.
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
             "transaction_mode": "IMMEDIATE",
             "timeout": 30,
         },

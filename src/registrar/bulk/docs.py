@@ -1,4 +1,9 @@
-"""Renders docs/codes.md and docs/formats.md from the code table and the import kinds."""
+"""Renders docs/codes.md and docs/formats.md from the code table and the import kinds.
+
+The docs are English whatever the active language (`--lang fr` only changes row messages).
+"""
+
+from django.utils.translation import override
 
 from .codes import CODES, FIX
 from .engine import ENGINE_OPTIONS
@@ -12,6 +17,11 @@ SEVERITY = {
 
 
 def codes_md() -> str:
+    with override("en"):
+        return _codes_md()
+
+
+def _codes_md() -> str:
     out = [
         "# Result codes",
         "",
@@ -29,6 +39,11 @@ def codes_md() -> str:
 
 
 def formats_md() -> str:
+    with override("en"):
+        return _formats_md()
+
+
+def _formats_md() -> str:
     out = [
         "# Import file formats",
         "",

@@ -22,6 +22,7 @@ from registrar.journal.models import Operation
 
 from . import imports
 from .codes import CODES, WARNING
+from .dedupe import SeenKeys
 from .io.readers import FileError, Table, open_table
 from .io.writers import TableWriter, escape_formula
 from .kind import (
@@ -462,7 +463,7 @@ def _run_locked(req, kind, options, table, mapping, op, scope_org) -> Report:
         (c.name, mapping.positions.get(c.name), c.parse, c.required, c.secret) for c in kind.columns
     ]
     key_cols = [mapping.positions.get(k) for k in kind.key]
-    seen: dict[int, int] = {}
+    seen = SeenKeys()
     limit = settings.REGISTRAR_MAX_ROWS
     batch_size = 1 << 62 if kind.whole_file else max(1, settings.REGISTRAR_BATCH_SIZE)
     started = time.monotonic()
@@ -555,18 +556,23 @@ def _process(
                 r.add(e.code, column=name, value="••••••" if secret else s, **e.params)
                 vals[name] = None
     if key_cols:
-        for r in rows:
-            if r.result is not None:
-                continue
-            key = tuple(
-                r.cells[p].lower() if p is not None and p < len(r.cells) else "" for p in key_cols
+        keyed = [r for r in rows if r.result is None]
+        hashes = [
+            hash(
+                tuple(
+                    r.cells[p].lower() if p is not None and p < len(r.cells) else ""
+                    for p in key_cols
+                )
             )
-            h = hash(key)
-            first = seen.get(h)
+            for r in keyed
+        ]
+        for r, h, first in zip(keyed, hashes, seen.first_rows(hashes), strict=True):
+            first = first if first is not None else seen.young.get(h)  # earlier in this batch
             if first is None:
-                seen[h] = r.number
+                seen.add(h, r.number)
             else:
                 r.add("duplicate_row", key="/".join(kind.key), first=first)
+        seen.settle()
     live = [r for r in rows if r.result is None]
     if live:
         pre = {id(r): list(r.issues) for r in live if r.issues}

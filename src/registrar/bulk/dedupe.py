@@ -1,0 +1,45 @@
+"""The keys seen so far in a file (duplicate_row), in memory flat in the file's size.
+
+Recent keys sit in a dict; every so often they are folded into two sorted numpy arrays (key
+hash, first row), 16 bytes a key instead of about 100 for a dict entry.
+"""
+
+import numpy as np
+
+YOUNG_MAX = 100_000
+
+
+class SeenKeys:
+    def __init__(self) -> None:
+        self.young: dict[int, int] = {}
+        self.keys = np.empty(0, dtype=np.int64)
+        self.rows = np.empty(0, dtype=np.int64)
+
+    def first_rows(self, hashes: list[int]) -> list[int | None]:
+        """For each hash: the row that had it first (earlier batches), or None."""
+        found: list[int | None] = [self.young.get(h) for h in hashes]
+        if len(self.keys) and hashes:
+            probe = np.fromiter(hashes, dtype=np.int64, count=len(hashes))
+            at = np.searchsorted(self.keys, probe)
+            at[at == len(self.keys)] = 0
+            hit = self.keys[at] == probe
+            for i in np.flatnonzero(hit):
+                if found[i] is None:
+                    found[i] = int(self.rows[at[i]])
+        return found
+
+    def add(self, h: int, row: int) -> None:
+        self.young.setdefault(h, row)
+
+    def settle(self) -> None:
+        """Between batches: fold the recent keys into the compact arrays once there are many."""
+        if len(self.young) >= YOUNG_MAX:
+            self._fold()
+
+    def _fold(self) -> None:
+        keys = np.fromiter(self.young.keys(), dtype=np.int64, count=len(self.young))
+        rows = np.fromiter(self.young.values(), dtype=np.int64, count=len(self.young))
+        keys, rows = np.concatenate([self.keys, keys]), np.concatenate([self.rows, rows])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.rows = keys[order], rows[order]
+        self.young = {}

@@ -8,7 +8,7 @@ from registrar.catalogue.models import Course
 from registrar.journal import writes
 from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus, Source
 
-from .. import lookups, parsers
+from .. import checks, lookups, parsers
 from ..kind import CREATED, UPDATED, Column, ImportKind
 
 
@@ -109,21 +109,8 @@ class Completions(ImportKind):
                     given=v["course_title"],
                 )
             email = v["user_email"]
-            found = users.get(email.lower(), [])
-            if not found:
-                r.reject("user_not_found", column="user_email", value=email)
-                continue
-            if len(found) > 1:
-                r.reject("ambiguous_user", value=email, count=len(found))
-                continue
-            user = found[0]
-            if user["disabled"]:
-                r.reject("user_disabled", value=email)
-            elif not user["training_access"]:
-                r.reject("user_not_in_training", value=email)
-            elif not ctx.in_scope(user["organisation_id"]):
-                r.reject("out_of_scope", what=f"User {email}")
-            if not r.ok or course is None:
+            user = checks.learner(r, users.get(email.lower(), []), email, "user_email", ctx)
+            if user is None or not r.ok or course is None:
                 continue
             pair = (user["id"], course["id"])
             if pair in planned:

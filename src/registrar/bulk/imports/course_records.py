@@ -19,7 +19,7 @@ from registrar.learning.models import (
     Source,
 )
 
-from .. import lookups, parsers
+from .. import checks, lookups, parsers
 from ..io.readers import FileError
 from ..kind import CREATED, UNCHANGED, Column, ImportKind, Option
 
@@ -256,22 +256,8 @@ class CourseRecords(ImportKind):
     def _user(self, r, refs, ctx) -> dict | None:
         name = r.values["user"]
         user = refs["by_login"].get(name)
-        if user is None:
-            found = refs["by_email"].get(name.lower(), []) if "@" in name else []
-            if not found:
-                r.reject("user_not_found", column="user", value=name)
-                return None
-            if len(found) > 1:
-                r.reject("ambiguous_user", value=name, count=len(found))
-                return None
-            user = found[0]
-        if user["disabled"]:
-            r.reject("user_disabled", value=name)
-        elif not user["training_access"]:
-            r.reject("user_not_in_training", value=name)
-        elif not ctx.in_scope(user["organisation_id"]):
-            r.reject("out_of_scope", what=f"User {name}")
-        return user
+        found = [user] if user else refs["by_email"].get(name.lower(), []) if "@" in name else []
+        return checks.learner(r, found, name, "user", ctx)
 
     def check_options(self, options):
         code = options["course"]

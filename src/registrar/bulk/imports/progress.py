@@ -11,7 +11,7 @@ from registrar.catalogue.models import Course, Curriculum, Programme
 from registrar.learning import access, progress
 from registrar.learning.models import CourseRecord, CourseStatus, CurriculumRecord, ProgrammeRecord
 
-from .. import lookups, parsers
+from .. import checks, lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
 
 # The vendor's words (the option's values) for the catalogue's kinds, and the SPEC's synonyms.
@@ -162,21 +162,8 @@ class Progress(ImportKind):
                         expected=kind_label(kind),
                     )
             email = v["user_email"]
-            matches = users.get(email.lower(), [])
-            if not matches:
-                r.reject("user_not_found", column="user_email", value=email)
-                continue
-            if len(matches) > 1:
-                r.reject("ambiguous_user", value=email, count=len(matches))
-                continue
-            user = matches[0]
-            if user["disabled"]:
-                r.reject("user_disabled", value=email)
-            elif not user["training_access"]:
-                r.reject("user_not_in_training", value=email)
-            elif not ctx.in_scope(user["organisation_id"]):
-                r.reject("out_of_scope", what=f"User {email}")
-            if not r.ok or content is None:
+            user = checks.learner(r, users.get(email.lower(), []), email, "user_email", ctx)
+            if user is None or not r.ok or content is None:
                 continue
             uid, top = user["id"], (user["id"], content["id"])
             if top in seen:  # the same user and content, written differently (case, braces)

@@ -190,3 +190,38 @@ def culture(s: str) -> str:
     if not _CULTURE.match(s):
         raise CellError("invalid_choice", choices="a language tag such as en-GB, fr-FR, es-ES")
     return s
+
+
+class Items(list):
+    """A compound cell's parsed items: a list of tuples that prints readably (the preview)."""
+
+    def __str__(self) -> str:
+        return "; ".join(" | ".join(str(x) for x in item) for item in self)
+
+
+def compound(item_parsers, sep: str = "$", field_sep: str = "|", shown: str | None = None):
+    """A cell of items such as `A|B|C$D|E|F`: items split on `sep`, each item's fields on
+    `field_sep` and parsed by the matching parser of `item_parsers`. Returns a list of tuples.
+
+    An item with the wrong number of fields, or an empty field, is `invalid_format`; a field
+    its parser refuses raises that parser's code (invalid_date...). Empty items are ignored.
+    """
+    n = len(item_parsers)
+    fmt = shown or sep.join([field_sep.join(f"F{i}" for i in range(1, n + 1))] * 2)
+
+    def parse(s: str) -> list[tuple]:
+        out = Items()
+        for i, item in enumerate(s.split(sep), 1):
+            item = item.strip()
+            if not item:
+                continue
+            fields = [f.strip() for f in item.split(field_sep)]
+            if len(fields) != n or not all(fields):
+                detail = (
+                    f" (item {i}, {item!r}, needs {n} non-empty fields separated by {field_sep})"
+                )
+                raise CellError("invalid_format", format=fmt, detail=detail)
+            out.append(tuple(p(f) for p, f in zip(item_parsers, fields, strict=True)))
+        return out
+
+    return parse

@@ -14,7 +14,6 @@ from registrar.learning.models import Seat
 
 from .. import lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
-from ..parsers import CellError
 
 SLOTS_FORMAT = "LESSON|START|END$LESSON|START|END"
 STATUS = ClassroomSession.Status
@@ -37,42 +36,6 @@ SESSION_FIELDS = (
     "op",
 )
 USER_FIELDS = ("id", "login", "disabled", "organisation_id")
-
-
-class Items(list):
-    """A compound cell's parsed items: a list of tuples that prints readably (the preview)."""
-
-    def __str__(self) -> str:
-        return "; ".join(" | ".join(str(x) for x in item) for item in self)
-
-
-def compound(item_parsers, sep: str = "$", field_sep: str = "|", shown: str | None = None):
-    """A cell of items such as `A|B|C$D|E|F`: items split on `sep`, each item's fields on
-    `field_sep` and parsed by the matching parser of `item_parsers`. Returns a list of tuples.
-
-    Generic (every kind with a structured cell can use it): it belongs in bulk/parsers.py.
-    An item with the wrong number of fields, or an empty field, is `invalid_format`; a field
-    its parser refuses raises that parser's code (invalid_date...). Empty items are ignored.
-    """
-    n = len(item_parsers)
-    fmt = shown or sep.join([field_sep.join(f"F{i}" for i in range(1, n + 1))] * 2)
-
-    def parse(s: str) -> list[tuple]:
-        out = Items()
-        for i, item in enumerate(s.split(sep), 1):
-            item = item.strip()
-            if not item:
-                continue
-            fields = [f.strip() for f in item.split(field_sep)]
-            if len(fields) != n or not all(fields):
-                detail = (
-                    f" (item {i}, {item!r}, needs {n} non-empty fields separated by {field_sep})"
-                )
-                raise CellError("invalid_format", format=fmt, detail=detail)
-            out.append(tuple(p(f) for p, f in zip(item_parsers, fields, strict=True)))
-        return out
-
-    return parse
 
 
 yes_no = parsers.choice(
@@ -156,7 +119,7 @@ class ClassroomSessions(ImportKind):
         ),
         Column(
             "lesson_slots",
-            compound(
+            parsers.compound(
                 [parsers.text(100), parsers.datetime_(), parsers.datetime_()],
                 shown=SLOTS_FORMAT,
             ),

@@ -8,6 +8,18 @@ import pytest
 from registrar.bulk import engine
 from registrar.bulk.io.readers import open_table
 
+pytest_plugins = ["tests.portal_fixtures"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_jobs_connection(django_db_setup, django_db_blocker):
+    """The jobs alias holds its own connection: close it before the test database is dropped."""
+    yield
+    from django.db import connections
+
+    with django_db_blocker.unblock():
+        connections["jobs"].close()
+
 
 @pytest.fixture(autouse=True)
 def data_dir(settings, tmp_path):

@@ -52,3 +52,10 @@ def lesson(code: str, course: Course, lesson_type: str = "L", **kw) -> Lesson:
     return Lesson.objects.create(
         code=code, title=kw.pop("title", code), course=course, lesson_type=lesson_type, **kw
     )
+
+
+def grant(u: User, role: str, scope: Organisation | None = None):
+    """Give user `u` the built-in role named `role` over `scope` (the whole platform if None)."""
+    from registrar.directory.models import Role, RoleGrant
+
+    return RoleGrant.objects.create(user=u, role=Role.objects.get(name=role), scope=scope)

@@ -7,11 +7,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from registrar.bulk.docs import write_template
 from registrar.bulk.imports.classroom_sessions import ClassroomSessions, _links
 from registrar.bulk.io.readers import FileError
 from registrar.bulk.parsers import CellError, compound, datetime_, integer, text
 from registrar.catalogue.models import ClassroomSession, Course, SessionSlot
-from registrar.core.management.commands.import_template import write_template
 from registrar.journal.undo import undo
 from registrar.learning.models import Seat
 

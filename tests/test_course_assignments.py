@@ -7,9 +7,9 @@ import pytest
 from django.utils import timezone
 
 from registrar.bulk import engine
+from registrar.bulk.docs import write_template
 from registrar.bulk.imports import KINDS
 from registrar.catalogue.models import ClassroomSession
-from registrar.core.management.commands.import_template import write_template
 from registrar.directory.models import Audience, User, UserAudience
 from registrar.journal.undo import undo
 from registrar.learning.models import CourseAssignment, Seat

@@ -10,10 +10,10 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from registrar.bulk import engine
+from registrar.bulk.docs import write_template
 from registrar.bulk.imports import KINDS
 from registrar.bulk.io.readers import FileError
 from registrar.catalogue.models import CertificateTemplate, CreditType
-from registrar.core.management.commands.import_template import write_template
 from registrar.journal.models import ImportLock, Operation
 from registrar.journal.undo import undo
 from registrar.learning.models import (

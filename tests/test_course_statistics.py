@@ -6,9 +6,9 @@ import pytest
 from django.utils import timezone
 
 from registrar.bulk import engine
+from registrar.bulk.docs import write_template
 from registrar.bulk.imports import KINDS
 from registrar.catalogue.models import Course, Curriculum, Lesson
-from registrar.core.management.commands.import_template import write_template
 from registrar.directory.models import User
 from registrar.journal.undo import undo
 from registrar.learning.models import (

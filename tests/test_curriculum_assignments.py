@@ -5,8 +5,8 @@ from datetime import date
 import pytest
 
 from registrar.bulk import engine
+from registrar.bulk.docs import write_template
 from registrar.bulk.imports import KINDS
-from registrar.core.management.commands.import_template import write_template
 from registrar.directory.models import Audience, User, UserAudience
 from registrar.journal.undo import undo
 from registrar.learning.models import CourseAssignment, CurriculumAssignment

@@ -9,8 +9,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from registrar.bulk import engine, imports
+from registrar.bulk.docs import write_template
 from registrar.catalogue.models import Course, Curriculum, Lesson, Programme
-from registrar.core.management.commands.import_template import write_template
 from registrar.directory.models import Organisation, User
 from registrar.journal.models import Operation
 from registrar.learning.models import CourseAssignment, CourseRecord

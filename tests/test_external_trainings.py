@@ -7,7 +7,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from registrar.core.management.commands.import_template import write_template
+from registrar.bulk.docs import write_template
 from registrar.journal.undo import undo
 from registrar.learning.models import ExternalTraining
 

@@ -1,5 +1,6 @@
 """Messages in English and French (SPEC §10): the French catalogue is complete, keeps every
-placeholder, is compiled (the committed .mo matches the .po) and reaches the results and log files.
+placeholder, is compiled (the committed .mo matches the .po) and reaches the results and log files,
+the import kinds' texts and the portal's pages.
 
 To update the catalogue when a code is added: see "Translations" in docs/decisions.md.
 """
@@ -7,6 +8,7 @@ To update the catalogue when a code is added: see "Translations" in docs/decisio
 import ast
 import gettext
 import io
+import re
 import string
 import tomllib
 from pathlib import Path
@@ -17,7 +19,10 @@ from django.utils import translation
 
 from registrar.bulk import docs
 from registrar.bulk.codes import CODES
+from registrar.bulk.engine import ENGINE_OPTIONS
+from registrar.bulk.imports import KINDS
 from registrar.journal.models import Operation
+from registrar.portal import labels
 
 from . import factories as f
 from .conftest import read_results, write_csv
@@ -208,3 +213,69 @@ def test_the_docs_stay_english_when_french_is_active():
         assert translation.get_language() == "fr"
     assert codes == (ROOT / "docs" / "codes.md").read_text(encoding="utf-8")
     assert formats == (ROOT / "docs" / "formats.md").read_text(encoding="utf-8")
+
+
+# The import kinds and the portal ------------------------------------------------------------
+
+# Texts that are the same word in both languages.
+SAME_IN_FRENCH = {"Catalogue", "Organisations", "Description."}
+
+
+def kind_texts() -> list[tuple[str, object]]:
+    """Every text of the import kinds the portal shows: titles, descriptions, column and option help."""
+    out = [("engine option " + o.name, o.help) for o in ENGINE_OPTIONS]
+    for k in KINDS.values():
+        out += [(f"{k.name} title", k.title), (f"{k.name} description", k.description)]
+        out += [(f"{k.name} column {c.name}", c.help) for c in k.columns if c.help]
+        out += [(f"{k.name} option {o.name}", o.help) for o in k.options if o.help]
+    return out
+
+
+@pytest.mark.parametrize("where, text", kind_texts(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_kind_text_has_a_french_translation(where, text):
+    with translation.override("en"):
+        en = str(text)
+    with translation.override("fr"):
+        fr = str(text)
+    assert fr != en or en in SAME_IN_FRENCH, f"{where} has no French translation: {UPDATE}"
+    # Column, option and code names between backticks stay as they are.
+    assert sorted(re.findall(r"`[^`]+`", fr)) == sorted(re.findall(r"`[^`]+`", en)), where
+
+
+def test_the_portal_labels_cover_the_counts_and_statuses_and_are_translated():
+    """portal/labels.py lists what the templates translate from variables: keep it in step."""
+    assert set(Operation().counts()) <= set(labels.RESULT_NAMES)
+    assert {str(label) for _, label in Operation.Status.choices} == set(labels.STATUS_LABELS)
+    with translation.override("fr"):
+        untranslated = [
+            w
+            for w in labels.RESULT_NAMES + labels.STATUS_LABELS + labels.DOMAIN_TITLES
+            if translation.gettext(w) == w and w not in SAME_IN_FRENCH
+        ]
+    assert not untranslated, f"{untranslated}: {UPDATE}"
+
+
+@pytest.mark.django_db(databases=["default", "jobs"])
+def test_the_imports_page_speaks_french_to_a_french_user(client, world):
+    assert world.us_admin.culture == "fr-FR"
+    assert client.login(username="us.admin", password="us-pass")
+    html = client.get("/imports/").content.decode()
+    try:
+        assert '<html lang="fr"' in html
+        for french in ("Historique", "Se déconnecter", "Choisissez ce que vous voulez importer"):
+            assert french in html, french
+        assert "Suivi des formations" in html  # a group of kinds
+        assert "Achèvements de cours" in html and "Course completions" not in html  # a kind title
+        assert "History" not in html and "Sign out" not in html
+        # The kind's own page: its columns' help too.
+        kind = client.get("/imports/completions/").content.decode()
+        assert "Achèvements de cours" in kind and "Colonnes" in kind
+        assert "Le code du cours (ou son UUID)." in kind
+    finally:
+        translation.activate("en")
+    # An English-speaking administrator sees the same page in English.
+    client.logout()
+    assert client.login(username="admin", password="admin-pass")
+    html = client.get("/imports/").content.decode()
+    assert "History" in html and "Sign out" in html and "Course completions" in html
+    assert "Historique" not in html

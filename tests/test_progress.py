@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from registrar.bulk import imports
-from registrar.core.management.commands.import_template import write_template
+from registrar.bulk.docs import write_template
 from registrar.directory.models import Audience
 from registrar.journal.undo import undo
 from registrar.learning import access

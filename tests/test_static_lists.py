@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from registrar.core.management.commands.import_template import write_template
+from registrar.bulk.docs import write_template
 from registrar.directory.models import ListFolder, ListMember, UserList
 from registrar.journal.undo import undo
 

@@ -14,8 +14,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from registrar.bulk.docs import write_template
 from registrar.catalogue.models import ClassroomSession
-from registrar.core.management.commands.import_template import write_template
 from registrar.journal.undo import undo
 from registrar.learning.models import CourseAssignment, CourseRecord, Seat
 from registrar.notify import outbox

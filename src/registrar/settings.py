@@ -18,12 +18,18 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_tasks",
+    "django_tasks_db",
+    "ninja",
     "registrar.core",
     "registrar.directory",
     "registrar.catalogue",
     "registrar.learning",
     "registrar.journal",
     "registrar.notify",
+    "registrar.jobs",
+    "registrar.api",
+    "registrar.portal",
 ]
 
 MIDDLEWARE = [
@@ -34,6 +40,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "registrar.portal.middleware.UserLanguageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
@@ -84,7 +91,25 @@ def database_from_env() -> dict:
     }
 
 
+def jobs_database(default: dict) -> dict:
+    """Where jobs, uploads and sessions live: a second SQLite file beside the main one, so that
+    queueing a job or signing in never waits for a running import's write lock; on PostgreSQL
+    the same database through its own connection, so progress is visible while an import's
+    transaction is open."""
+    if default["ENGINE"].endswith("sqlite3"):
+        main = Path(default["NAME"])
+        return {
+            **default,
+            "NAME": os.environ.get(
+                "REGISTRAR_JOBS_DB", str(main.with_name(main.stem + "-jobs.sqlite3"))
+            ),
+        }
+    return {**default, "TEST": {"MIRROR": "default"}}
+
+
 DATABASES = {"default": database_from_env()}
+DATABASES["jobs"] = jobs_database(DATABASES["default"])
+DATABASE_ROUTERS = ["registrar.routers.JobsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "directory.User"
 
@@ -99,6 +124,19 @@ LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = os.environ.get("REGISTRAR_TIME_ZONE", "Europe/Paris")
 USE_I18N = True
 USE_TZ = True
+
+LOGIN_URL = "portal:login"
+LOGIN_REDIRECT_URL = "portal:home"
+LOGOUT_REDIRECT_URL = "portal:login"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# Uploaded files above this size are refused before they are read (0: no limit).
+REGISTRAR_MAX_UPLOAD_BYTES = int(os.environ.get("REGISTRAR_MAX_UPLOAD_BYTES", str(2 << 30)))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 << 20
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 << 20
 
 STATIC_URL = "static/"
 STATIC_ROOT = DATA_DIR / "static"

@@ -3,11 +3,16 @@
 The docs are English whatever the active language (`--lang fr` only changes row messages).
 """
 
+import os
+import tempfile
+
+from django.conf import settings
 from django.utils.translation import override
 
 from .codes import CODES, FIX
 from .engine import ENGINE_OPTIONS
 from .imports import KINDS
+from .io.writers import TableWriter
 
 SEVERITY = {
     "error": "error: the row is rejected",
@@ -64,7 +69,7 @@ def _formats_md() -> str:
         "cells are left empty) and the **log** (one line per error or warning, with its row number). Codes: docs/codes.md.",
     ]
     for kind in KINDS.values():
-        out += ["", f"## {kind.name}", "", kind.description, ""]
+        out += ["", f"## {kind.name}", "", str(kind.description), ""]
         out += ["| column | aliases | description |", "|---|---|---|"]
         for c in kind.columns:
             star = "*" if c.required else ""
@@ -88,11 +93,7 @@ def _formats_md() -> str:
 def _options(options) -> list[str]:
     lines = []
     for o in options:
-        default = (
-            ("yes" if o.default else "no")
-            if isinstance(o.default, bool)
-            else (o.default or "(empty)")
-        )
+        default = option_default(o) or "(empty)"
         choices = (
             f" One of: {', '.join(f'`{c}`' for c in o.choices if c and c != chr(9))}."
             if o.choices
@@ -100,3 +101,60 @@ def _options(options) -> list[str]:
         )
         lines.append(f"- `{o.name}` (default {default}): {o.help.rstrip('.')}.{choices}")
     return lines
+
+
+def write_template(kind_name: str, path: str) -> None:
+    """A kind's example file (its template rows under its canonical headers), CSV or .xlsx."""
+    kind = KINDS[kind_name]
+    names = [c.name for c in kind.columns]
+    fmt = "xlsx" if path.endswith(".xlsx") else "csv"
+    w = TableWriter(path, fmt, delimiter=";", encoding="utf-8-sig")
+    w.write(names)
+    for row in kind.template:
+        w.write([row.get(n, "") for n in names])
+    w.close()
+
+
+def template_file(kind, fmt: str) -> str:
+    """The kind's example file under DATA_DIR/templates, written afresh."""
+    folder = os.path.join(settings.DATA_DIR, "templates")
+    os.makedirs(folder, exist_ok=True)
+    # A file per request: two downloads at once must not write the same file.
+    fd, path = tempfile.mkstemp(prefix=f"{kind.name}-", suffix=f".{fmt}", dir=folder)
+    os.close(fd)
+    write_template(kind.name, path)
+    return path
+
+
+def option_default(o) -> str:
+    if isinstance(o.default, bool):
+        return "yes" if o.default else "no"
+    return str(o.default or "")
+
+
+def kind_reference(kind) -> dict:
+    """A kind's title, description, columns and options, for the pages and the API."""
+    return {
+        "title": str(kind.title),
+        "description": str(kind.description),
+        "columns": [
+            {
+                "name": c.name,
+                "required": c.required,
+                "aliases": list(c.aliases),
+                "help": str(c.help),
+                "example": c.example,
+            }
+            for c in kind.columns
+        ],
+        "options": [
+            {
+                "name": o.name,
+                "default": option_default(o),
+                "choices": [c for c in o.choices if c and c != chr(9)] if o.choices else None,
+                "help": str(o.help),
+                "switch": isinstance(o.default, bool),
+            }
+            for o in kind.options
+        ],
+    }

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext_lazy
 
 from registrar.directory.models import Organisation
 from registrar.journal import service
@@ -45,11 +46,19 @@ ENGINE_OPTIONS = [
     Option(
         "delimiter",
         "",
-        "CSV separator: ; or , (detected when empty)",
+        gettext_lazy("CSV separator: ; or , (detected when empty)"),
         choices=("", ";", ",", "\t", "tab"),
     ),
-    Option("encoding", "", "CSV encoding, e.g. utf-8, utf-16, cp1252 (detected when empty)"),
-    Option("header", True, "The first line is a header row (no: columns in the documented order)"),
+    Option(
+        "encoding",
+        "",
+        gettext_lazy("CSV encoding, e.g. utf-8, utf-16, cp1252 (detected when empty)"),
+    ),
+    Option(
+        "header",
+        True,
+        gettext_lazy("The first line is a header row (no: columns in the documented order)"),
+    ),
 ]
 RESULT_COLUMNS = ["row", "result", "codes", "message"]
 

@@ -103,6 +103,9 @@ class ImportKind:
     name: str = ""
     title: str = ""
     description: str = ""
+    domain: str = (
+        "learning"  # the permission that lets a role run it: directory, catalogue, learning
+    )
     columns: list[Column] = []
     options: list[Option] = []
     key: tuple[str, ...] = ()  # a row's identity in the file (duplicate_row)

@@ -40,7 +40,14 @@ def undo(op_id: int, actor=None, verify_only: bool = False) -> tuple[Operation, 
             last = nxt
         hint = "" if last == target.undone_by_id else f"; to undo it again, undo #{last}"
         raise UndoRefused(f"operation #{op_id} was already undone by #{target.undone_by_id}{hint}")
-    op = start_operation("undo", f"undo #{op_id}", actor, verify_only=verify_only, undo_of=target)
+    op = start_operation(
+        "undo",
+        f"undo #{op_id}",
+        actor,
+        verify_only=verify_only,
+        undo_of=target,
+        scope_id=target.scope_id,
+    )
     conflicts: list[dict] = []
     counts = {"created": 0, "updated": 0, "deleted": 0}
     try:

@@ -6,6 +6,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from registrar.directory.models import User, UserAudience
 from registrar.learning.models import Option as AssignmentOption
@@ -37,19 +39,36 @@ def user_column() -> Column:
         parsers.text(150),
         required=True,
         aliases=("user_login", "login", "username"),
-        help="The learner's login (exactly as stored). The account must exist, be enabled, have "
-        "training access and be inside the import's scope.",
+        help=_(
+            "The learner's login (exactly as stored). The account must exist, be enabled, have "
+            "training access and be inside the import's scope."
+        ),
         example="amartin",
     )
 
 
+# The date columns' help, one full sentence per content kind (for the translators).
+DATE_HELPS = {
+    "course": {
+        "start_date": _("When the course assignment starts."),
+        "end_date": _("When the course assignment ends."),
+        "target_date": _("The date by which the learner should have completed the course."),
+    },
+    "curriculum": {
+        "start_date": _("When the curriculum assignment starts."),
+        "end_date": _("When the curriculum assignment ends."),
+        "target_date": _("The date by which the learner should have completed the curriculum."),
+    },
+}
+DATE_RULES = _(
+    "YYYY-MM-DD, YYYY/MM/DD or ISO 8601; dates may be in the future. "
+    "Where given, start_date ≤ target_date ≤ end_date (`date_order`)."
+)
+
+
 def date_columns(what: str) -> list[Column]:
     """start_date, end_date, target_date: the vendor's column order."""
-    helps = {
-        "start_date": f"When the {what} assignment starts.",
-        "end_date": f"When the {what} assignment ends.",
-        "target_date": f"The date by which the learner should have completed the {what}.",
-    }
+    helps = DATE_HELPS[what]
     aliases = {
         "start_date": ("start", "assignment_start_date"),
         "end_date": ("end", "assignment_end_date"),
@@ -61,8 +80,7 @@ def date_columns(what: str) -> list[Column]:
             name,
             parsers.date_(),
             aliases=aliases[name],
-            help=helps[name] + " YYYY-MM-DD, YYYY/MM/DD or ISO 8601; dates may be in the future. "
-            "Where given, start_date ≤ target_date ≤ end_date (`date_order`).",
+            help=format_lazy("{} {}", helps[name], DATE_RULES),
             example=examples[name],
         )
         for name in ("start_date", "end_date", "target_date")
@@ -74,8 +92,10 @@ def option_column() -> Column:
         "assignment_option",
         parse_option,
         aliases=("option",),
-        help="free, recommended or mandatory; also F, R, M and the French libre, recommandé, "
-        "obligatoire (any case). Empty: free for a new assignment, unchanged for an existing one.",
+        help=_(
+            "free, recommended or mandatory; also F, R, M and the French libre, recommandé, "
+            "obligatoire (any case). Empty: free for a new assignment, unchanged for an existing one."
+        ),
         example="mandatory",
     )
 
@@ -85,14 +105,18 @@ def common_options() -> list[Option]:
         Option(
             "respect_audiences",
             True,
-            "Reject a new assignment (`audience_mismatch`) when the content has audiences and the "
-            "user is in none of them. no: assign whatever the audiences (the explicit override)",
+            _(
+                "Reject a new assignment (`audience_mismatch`) when the content has audiences and the "
+                "user is in none of them. no: assign whatever the audiences (the explicit override)"
+            ),
         ),
         Option(
             "update_existing",
             False,
-            "Change existing assignments with the row's non-empty values. no: an existing "
-            "assignment that the row would change is skipped (`already_assigned`)",
+            _(
+                "Change existing assignments with the row's non-empty values. no: an existing "
+                "assignment that the row would change is skipped (`already_assigned`)"
+            ),
         ),
     ]
 
@@ -185,7 +209,7 @@ def audience_mismatches(model, pairs: Iterable[tuple[int, int]]) -> set[tuple[in
     through = model._meta.get_field("audiences").remote_field.through
     own = f"{model._meta.model_name}_id"
     audiences: dict[int, set[int]] = defaultdict(set)
-    for part in lookups.chunks({c for _, c in pairs}):
+    for part in lookups.chunks({c for _u, c in pairs}):
         for c, a in through.objects.filter(**{f"{own}__in": part}).values_list(own, "audience_id"):
             audiences[c].add(a)
     targeted = [(u, c) for u, c in pairs if audiences.get(c)]
@@ -193,7 +217,7 @@ def audience_mismatches(model, pairs: Iterable[tuple[int, int]]) -> set[tuple[in
         return set()
     wanted = {a for _, c in targeted for a in audiences[c]}
     of_user: dict[int, set[int]] = defaultdict(set)
-    for part in lookups.chunks({u for u, _ in targeted}, lookups.IN_CHUNK // 2):
+    for part in lookups.chunks({u for u, _c in targeted}, lookups.IN_CHUNK // 2):
         for apart in lookups.chunks(wanted, lookups.IN_CHUNK // 2):
             for u, a in UserAudience.objects.filter(
                 user_id__in=part, audience_id__in=apart

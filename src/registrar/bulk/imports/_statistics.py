@@ -8,6 +8,7 @@ from datetime import datetime, time
 from decimal import Decimal
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Course
 from registrar.directory.models import User
@@ -39,7 +40,7 @@ USER_COLUMN = Column(
     parsers.text(150),
     required=True,
     aliases=("user_login", "login", "username"),
-    help="The learner's login, matched exactly.",
+    help=_("The learner's login, matched exactly."),
     example="amartin",
 )
 COURSE_COLUMN = Column(
@@ -47,23 +48,27 @@ COURSE_COLUMN = Column(
     parsers.text(100),
     required=True,
     aliases=("course_code", "course"),
-    help="The course's code (its unique identifier), matched exactly.",
+    help=_("The course's code (its unique identifier), matched exactly."),
     example="SAFE-201",
 )
 OPTIONS = [
     Option(
         "when_status_exists",
         NEW_ATTEMPT,
-        "What a row does when the learner already has a status (anything but not started): "
-        "new_attempt records it as a new attempt, reject rejects the row (status_exists). A row "
-        "identical to what is recorded is unchanged either way",
+        _(
+            "What a row does when the learner already has a status (anything but not started): "
+            "new_attempt records it as a new attempt, reject rejects the row (status_exists). A row "
+            "identical to what is recorded is unchanged either way"
+        ),
         choices=(NEW_ATTEMPT, REJECT),
     ),
     Option(
         "assign_if_needed",
         False,
-        "Assign the course (source import) to a learner who is not assigned to it, directly or "
-        "through a curriculum or programme; otherwise such a row is rejected (not_assigned)",
+        _(
+            "Assign the course (source import) to a learner who is not assigned to it, directly or "
+            "through a curriculum or programme; otherwise such a row is rejected (not_assigned)"
+        ),
     ),
 ]
 

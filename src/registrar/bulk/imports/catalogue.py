@@ -1,5 +1,7 @@
 """catalogue (SPEC §4.7): programmes, curricula, courses and lessons, brought in from another system."""
 
+from django.utils.translation import gettext_lazy as _
+
 from registrar.catalogue.models import (
     Category,
     Course,
@@ -63,15 +65,18 @@ def _folder(s: str) -> str:
 
 class Catalogue(ImportKind):
     name = "catalogue"
-    title = "Catalogue"
-    description = "Creates and updates programmes, curricula, courses and lessons, matched on type and code. Parents may come later in the file."
+    domain = "catalogue"
+    title = _("Catalogue")
+    description = _(
+        "Creates and updates programmes, curricula, courses and lessons, matched on type and code. Parents may come later in the file."
+    )
     columns = [
         Column(
             "type",
             parsers.choice(TYPES, "programme, curriculum, course, lesson"),
             required=True,
             aliases=("item_type",),
-            help="programme, curriculum, course or lesson (journey and activity accepted).",
+            help=_("programme, curriculum, course or lesson (journey and activity accepted)."),
             example="course",
         ),
         Column(
@@ -79,7 +84,7 @@ class Catalogue(ImportKind):
             parsers.text(100),
             required=True,
             aliases=("crsvname", "lsnvname", "item_code"),
-            help="The item's unique code within its type: the match key.",
+            help=_("The item's unique code within its type: the match key."),
             example="SAFE-101",
         ),
         Column(
@@ -87,62 +92,68 @@ class Catalogue(ImportKind):
             parsers.text(255),
             required=True,
             aliases=("name",),
-            help="Title.",
+            help=_("Title."),
             example="Workplace safety",
         ),
         Column(
             "parent_codes",
             parsers.multi(parsers.text(100)),
             aliases=("parents",),
-            help="A||B: the curricula of a course, the programmes of a curriculum, the one course of a lesson. Links are added, never removed.",
+            help=_(
+                "A||B: the curricula of a course, the programmes of a curriculum, the one course of a lesson. Links are added, never removed."
+            ),
             example="CUR-SAFETY",
         ),
-        Column("uuid", parsers.uuid_, help="A UUID (generated when empty).", example=""),
+        Column("uuid", parsers.uuid_, help=_("A UUID (generated when empty)."), example=""),
         Column(
             "extref",
             parsers.text(100),
             aliases=("external_reference",),
-            help="External reference.",
+            help=_("External reference."),
             example="EXT-101",
         ),
-        Column("published", parsers.flag, help="1 published, 0 not.", example="1"),
-        Column("disabled", parsers.flag, help="1 disabled, 0 not.", example="0"),
+        Column("published", parsers.flag, help=_("1 published, 0 not."), example="1"),
+        Column("disabled", parsers.flag, help=_("1 disabled, 0 not."), example="0"),
         Column(
             "lesson_type",
             parsers.choice(LESSON_TYPES, "A, L, W, T, E"),
             aliases=("lnk_type",),
-            help="Lessons only, required for them: A assignment, L lesson, W webinar, T classroom, E resource.",
+            help=_(
+                "Lessons only, required for them: A assignment, L lesson, W webinar, T classroom, E resource."
+            ),
             example="",
         ),
         Column(
             "category",
             parsers.text(150),
-            help="Category name (created when new).",
+            help=_("Category name (created when new)."),
             example="Safety",
         ),
         Column(
             "folder",
             _folder,
-            help="Folder path, A/B (created when new).",
+            help=_("Folder path, A/B (created when new)."),
             example="Compliance/Safety",
         ),
-        Column("provider", parsers.text(150), help="Provider.", example="Acme Academy"),
+        Column("provider", parsers.text(150), help=_("Provider."), example="Acme Academy"),
         Column(
             "modality",
             parsers.text(100),
-            help="Modality, e.g. e-learning, classroom.",
+            help=_("Modality, e.g. e-learning, classroom."),
             example="e-learning",
         ),
-        Column("description", parsers.text(10000), help="Description.", example=""),
+        Column("description", parsers.text(10000), help=_("Description."), example=""),
         Column(
             "credits",
             parsers.multi(_credit),
-            help="Courses only: TYPE:AMOUNT||…; a new credit type is created (warning credit_type_created).",
+            help=_(
+                "Courses only: TYPE:AMOUNT||…; a new credit type is created (warning credit_type_created)."
+            ),
             example="CPD:1.5",
         ),
     ]
     options = [
-        Option("update_info_if_present", False, "An empty cell never erases an existing value.")
+        Option("update_info_if_present", False, _("An empty cell never erases an existing value."))
     ]
     key = ("type", "code")
     whole_file = True
@@ -323,7 +334,7 @@ class Catalogue(ImportKind):
         for col in ("category", "folder"):
             if col in ctx.present and not (v[col] is None and keep_empty):
                 new[f"{col}_id"] = ("ref", col, v[col]) if v[col] is not None else None
-        for n, _ in v["credits"] or []:
+        for n, _amount in v["credits"] or []:
             if n not in refs["credit_types"]:
                 r.warn("credit_type_created", value=n)
         r.data = {"old": old, "new": new}

@@ -6,6 +6,8 @@ from functools import cache
 
 from django.db.models import Count
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import ClassroomSession, Course, Lesson, SessionSlot
 from registrar.directory.models import User
@@ -85,8 +87,9 @@ def _slot_key(lesson_id: int, start, end) -> tuple:
 
 class ClassroomSessions(ImportKind):
     name = "classroom-sessions"
-    title = "Classroom sessions"
-    description = (
+    domain = "catalogue"
+    title = _("Classroom sessions")
+    description = _(
         "Creates classroom (ILT) sessions of a course, or updates the session whose `session_extid` "
         "exists already (`created`, `updated`, or `unchanged` when the row says what the session "
         "already holds). The course must be a classroom course: course type classroom, or at least "
@@ -114,7 +117,7 @@ class ClassroomSessions(ImportKind):
             parsers.text(100),
             required=True,
             aliases=("course_code", "course"),
-            help="The course's code (its unique identifier): a classroom course.",
+            help=_("The course's code (its unique identifier): a classroom course."),
             example="SAFE-202",
         ),
         Column(
@@ -124,10 +127,15 @@ class ClassroomSessions(ImportKind):
                 shown=SLOTS_FORMAT,
             ),
             aliases=("slots", "session_slots", "lesson_sessions"),
-            help=f"The time slot of each lesson, `{SLOTS_FORMAT}`: a lesson code of the course "
-            "(`lesson_not_found` otherwise), its start and its end (ISO 8601 or YYYY/MM/DD HH:MM; "
-            "the end after the start, the start not before the session's). Replaces the "
-            "session's slots.",
+            help=format_lazy(
+                _(
+                    "The time slot of each lesson, `{format}`: a lesson code of the course "
+                    "(`lesson_not_found` otherwise), its start and its end (ISO 8601 or YYYY/MM/DD "
+                    "HH:MM; the end after the start, the start not before the session's). Replaces "
+                    "the session's slots."
+                ),
+                format=SLOTS_FORMAT,
+            ),
             example="SAFE-202-L2|2030-03-04T09:00|2030-03-04T12:30",
         ),
         Column(
@@ -135,8 +143,10 @@ class ClassroomSessions(ImportKind):
             parsers.datetime_(),
             required=True,
             aliases=("session_start", "start_date", "start_datetime"),
-            help="When the session starts: YYYY/MM/DD (midnight), or with a time "
-            "(2030-03-04T09:00, 2030/03/04 09:00).",
+            help=_(
+                "When the session starts: YYYY/MM/DD (midnight), or with a time "
+                "(2030-03-04T09:00, 2030/03/04 09:00)."
+            ),
             example="2030/03/04",
         ),
         Column(
@@ -144,16 +154,20 @@ class ClassroomSessions(ImportKind):
             parsers.text(100),
             required=True,
             aliases=("session_id", "session", "extid"),
-            help="The session's identifier: a new one creates the session, an existing one "
-            "updates it.",
+            help=_(
+                "The session's identifier: a new one creates the session, an existing one "
+                "updates it."
+            ),
             example="SAFE-202-2030-03-04",
         ),
         Column(
             "status",
             parsers.choice(STATUSES, shown="N, O, C, D, X"),
             aliases=("session_status",),
-            help="N in preparation (empty), O open (the seed's 0 is read as O), C closed, "
-            "D closed (done), X cancelled.",
+            help=_(
+                "N in preparation (empty), O open (the seed's 0 is read as O), C closed, "
+                "D closed (done), X cancelled."
+            ),
             example="O",
         ),
         Column(
@@ -161,23 +175,29 @@ class ClassroomSessions(ImportKind):
             parsers.integer(1, MAX_PARTICIPANTS),
             required=True,
             aliases=("max", "capacity", "max_seats"),
-            help="The number of seats, a positive whole number; not below the seats already "
-            "taken (`session_full`).",
+            help=_(
+                "The number of seats, a positive whole number; not below the seats already "
+                "taken (`session_full`)."
+            ),
             example="12",
         ),
         Column(
             "immediate_confirmation",
             yes_no,
             aliases=("confirmation", "immediate_booking_confirmation"),
-            help="Y: a booking is confirmed at once; N (or empty): it waits for a confirmation. "
-            "O/N (oui/non) are accepted too.",
+            help=_(
+                "Y: a booking is confirmed at once; N (or empty): it waits for a confirmation. "
+                "O/N (oui/non) are accepted too."
+            ),
             example="Y",
         ),
         Column(
             "waiting_list",
             yes_no,
-            help="Y: learners go on a waiting list once the session is full; N (or empty): no "
-            "waiting list.",
+            help=_(
+                "Y: learners go on a waiting list once the session is full; N (or empty): no "
+                "waiting list."
+            ),
             example="Y",
         ),
         Column(
@@ -185,37 +205,41 @@ class ClassroomSessions(ImportKind):
             parsers.text(150),
             required=True,
             aliases=("trainer_login", "trainer_id"),
-            help="The trainer's login.",
+            help=_("The trainer's login."),
             example="amartin",
         ),
         Column(
             "extra_trainers",
             parsers.multi(parsers.text(150), sep=","),
             aliases=("additional_trainers", "extra_trainer_logins"),
-            help="Further trainers' logins, separated by commas (the trainer, if repeated, is "
-            "left out). Replaces the session's extra trainers.",
+            help=_(
+                "Further trainers' logins, separated by commas (the trainer, if repeated, is "
+                "left out). Replaces the session's extra trainers."
+            ),
             example="bdurand",
         ),
         Column(
             "room_extid",
             parsers.text(100),
             aliases=("room",),
-            help="The room's (or virtual classroom's) external id, as text.",
+            help=_("The room's (or virtual classroom's) external id, as text."),
             example="ROOM-LYON-2",
         ),
         Column(
             "manager",
             parsers.text(150),
             aliases=("manager_login", "session_manager"),
-            help="The session manager's login.",
+            help=_("The session manager's login."),
             example="bdurand",
         ),
         Column(
             "organisations",
             parsers.multi(parsers.text(100), sep="|"),
             aliases=("org_extids", "organisation_extids"),
-            help="The external ids of the organisations the session is for, separated by `|` "
-            "(`org_not_found` otherwise). Replaces the session's organisations.",
+            help=_(
+                "The external ids of the organisations the session is for, separated by `|` "
+                "(`org_not_found` otherwise). Replaces the session's organisations."
+            ),
             example="ACME-EU|ACME-LOG",
         ),
     ]
@@ -223,8 +247,10 @@ class ClassroomSessions(ImportKind):
         Option(
             "update_info_if_present",
             False,
-            "An empty cell never erases an existing session's value (slots, extra trainers, "
-            "organisations, room, manager, status and Y/N switches are then kept).",
+            _(
+                "An empty cell never erases an existing session's value (slots, extra trainers, "
+                "organisations, room, manager, status and Y/N switches are then kept)."
+            ),
         ),
     ]
     key = ("session_extid",)

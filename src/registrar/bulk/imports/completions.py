@@ -3,6 +3,7 @@
 import contextlib
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Course
 from registrar.journal import writes
@@ -14,8 +15,8 @@ from ..kind import CREATED, UPDATED, Column, ImportKind
 
 class Completions(ImportKind):
     name = "completions"
-    title = "Course completions"
-    description = (
+    title = _("Course completions")
+    description = _(
         "Marks a course completed (100 %, no lesson scores) for a user found by email. A user who "
         "already has progress on the course is skipped and keeps it. An assignment is created when "
         "there was none."
@@ -26,7 +27,7 @@ class Completions(ImportKind):
             parsers.text(100),
             required=True,
             aliases=("course_code", "course", "crsvname"),
-            help="The course's code (or its UUID).",
+            help=_("The course's code (or its UUID)."),
             example="SAFE-101",
         ),
         Column(
@@ -34,7 +35,9 @@ class Completions(ImportKind):
             parsers.email,
             required=True,
             aliases=("email", "user_mail"),
-            help="The user's email, compared case-insensitively; it must match exactly one user.",
+            help=_(
+                "The user's email, compared case-insensitively; it must match exactly one user."
+            ),
             example="alice.martin@example.com",
         ),
         Column(
@@ -42,13 +45,15 @@ class Completions(ImportKind):
             parsers.datetime_(past=True),
             required=True,
             aliases=("completed_at", "completion_at"),
-            help="ISO 8601 (2024-06-15 or 2024-06-15T14:30:00+10:00) or YYYY/MM/DD; not in the future.",
+            help=_(
+                "ISO 8601 (2024-06-15 or 2024-06-15T14:30:00+10:00) or YYYY/MM/DD; not in the future."
+            ),
             example="2024-06-15",
         ),
         Column(
             "course_title",
             parsers.text(255),
-            help="Optional: when given, must equal the course's title exactly.",
+            help=_("Optional: when given, must equal the course's title exactly."),
             example="Workplace safety",
         ),
     ]

@@ -2,6 +2,7 @@
 billing, and optionally a seat in one of the course's classroom sessions."""
 
 from django.db.models import Count
+from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import ClassroomSession, Course
 from registrar.journal import writes
@@ -76,8 +77,8 @@ def _occupied(session_ids) -> dict[int, int]:
 
 class CourseAssignments(ImportKind):
     name = "course-assignments"
-    title = "Course assignments"
-    description = (
+    title = _("Course assignments")
+    description = _(
         "Assigns courses to users (source import), with start, target and end dates, the option "
         "(free, recommended, mandatory) and billing, and optionally books the user into one of the "
         "course's classroom sessions (`session_extid`, with the seat's `session_status`; booked by "
@@ -99,8 +100,10 @@ class CourseAssignments(ImportKind):
             parsers.text(100),
             required=True,
             aliases=("course_code", "course", "course_id"),
-            help="The course's code (its unique identifier, exactly as in the catalogue). "
-            "Unpublished and disabled courses can be assigned.",
+            help=_(
+                "The course's code (its unique identifier, exactly as in the catalogue). "
+                "Unpublished and disabled courses can be assigned."
+            ),
             example="SAFE-201",
         ),
         *A.date_columns("course"),
@@ -108,8 +111,10 @@ class CourseAssignments(ImportKind):
             "session_extid",
             parsers.text(100),
             aliases=("session", "session_id"),
-            help="A classroom session of this course to book the user into, by its external id "
-            "(`session_not_found`; a session of another course: `session_course_mismatch`).",
+            help=_(
+                "A classroom session of this course to book the user into, by its external id "
+                "(`session_not_found`; a session of another course: `session_course_mismatch`)."
+            ),
             example="SESS-SAFE-202-DEMO",
         ),
         A.option_column(),
@@ -121,22 +126,24 @@ class CourseAssignments(ImportKind):
                 "prepaid)",
             ),
             aliases=("payment_mode",),
-            help="By Course, By Hour, Not Billed or Prepaid Account (any case; also course, hour, "
-            "none, prepaid, and par cours, par heure, non facturé, compte prépayé).",
+            help=_(
+                "By Course, By Hour, Not Billed or Prepaid Account (any case; also course, hour, "
+                "none, prepaid, and par cours, par heure, non facturé, compte prépayé)."
+            ),
             example="By Course",
         ),
         Column(
             "billing_code",
             parsers.text(100),
             aliases=("payment_code",),
-            help="Free text, e.g. a purchase order or cost centre.",
+            help=_("Free text, e.g. a purchase order or cost centre."),
             example="PO-2025-014",
         ),
         Column(
             "unit_cost",
             parsers.money(10, 2),
             aliases=("cost", "unit_price"),
-            help="A non-negative amount with at most two decimals (a comma is accepted).",
+            help=_("A non-negative amount with at most two decimals (a comma is accepted)."),
             example="350.00",
         ),
         Column(
@@ -146,9 +153,11 @@ class CourseAssignments(ImportKind):
                 shown="booked, waiting, attended, absent (or inscrit, en attente, présent)",
             ),
             aliases=("booking_status", "registration_status", "seat_status"),
-            help="The seat's status in the session: booked (the default for a new seat), waiting, "
-            "attended or absent; also registered, confirmed, inscrit, en attente, présent. Needs "
-            "`session_extid`. Empty: booked for a new seat, unchanged for an existing one.",
+            help=_(
+                "The seat's status in the session: booked (the default for a new seat), waiting, "
+                "attended or absent; also registered, confirmed, inscrit, en attente, présent. Needs "
+                "`session_extid`. Empty: booked for a new seat, unchanged for an existing one."
+            ),
             example="booked",
         ),
     ]

@@ -5,6 +5,7 @@ from datetime import datetime, time
 
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import CertificateTemplate, Course, CreditType
 from registrar.directory.models import User
@@ -85,8 +86,8 @@ def _differs(record: dict, wanted: dict) -> str | None:
 
 class CourseRecords(ImportKind):
     name = "course-records"
-    title = "Course records and credits"
-    description = (
+    title = _("Course records and credits")
+    description = _(
         "Imports course records (enrolments and completions) with their credit awards: one row per "
         "credit type, so a learner awarded two credit types has two rows for the same course. The "
         "first row of a user and course creates the assignment and the record, the next ones add "
@@ -103,7 +104,9 @@ class CourseRecords(ImportKind):
             parsers.text(254),
             required=True,
             aliases=("user_login", "username", "user_email"),
-            help="The user's login, or else their email (compared case-insensitively; it must match exactly one user).",
+            help=_(
+                "The user's login, or else their email (compared case-insensitively; it must match exactly one user)."
+            ),
             example="amartin",
         ),
         Column(
@@ -111,41 +114,49 @@ class CourseRecords(ImportKind):
             parsers.text(100),
             aliases=("course_code",),
             header_required=lambda options: not options.get("course"),
-            help="The course's code. Required by the global importer; with `course=CODE` it may be "
-            "left out or empty, and a row naming another course is rejected (`course_mismatch`).",
+            help=_(
+                "The course's code. Required by the global importer; with `course=CODE` it may be "
+                "left out or empty, and a row naming another course is rejected (`course_mismatch`)."
+            ),
             example="SAFE-102",
         ),
         Column(
             "complete",
             parsers.flag,
             required=True,
-            help="1 completed, 0 enrolled and not completed.",
+            help=_("1 completed, 0 enrolled and not completed."),
             example="1",
         ),
         Column(
             "completion_date",
             parsers.datetime_(past=True),
-            help="Required when complete=1, empty when complete=0: ISO 8601 or YYYY/MM/DD, not in the future.",
+            help=_(
+                "Required when complete=1, empty when complete=0: ISO 8601 or YYYY/MM/DD, not in the future."
+            ),
             example="2024-03-15",
         ),
         Column(
             "credit_type",
             parsers.text(150),
-            help="The credit type awarded by this row (an existing one, e.g. CPD); one row per credit type. "
-            "Only with complete=1, and together with credits.",
+            help=_(
+                "The credit type awarded by this row (an existing one, e.g. CPD); one row per credit type. "
+                "Only with complete=1, and together with credits."
+            ),
             example="CPD",
         ),
         Column(
             "credits",
             parsers.money(8, 2),
-            help="The amount of credit_type awarded, a number (e.g. 1.5); only with complete=1.",
+            help=_("The amount of credit_type awarded, a number (e.g. 1.5); only with complete=1."),
             example="1",
         ),
         Column(
             "enrolled_date",
             parsers.date_(past=True),
             aliases=("enrollment_date", "enrolment_date"),
-            help="When the learner enrolled (the record's enrolment date and the assignment's start date); not in the future.",
+            help=_(
+                "When the learner enrolled (the record's enrolment date and the assignment's start date); not in the future."
+            ),
             example="2024-03-01",
         ),
     ]
@@ -153,14 +164,18 @@ class CourseRecords(ImportKind):
         Option(
             "course",
             "",
-            "Course-level importer: the code of the course every row is for; its records count in "
-            "accreditation reports. Empty: the global importer, whose records and credits are legacy",
+            _(
+                "Course-level importer: the code of the course every row is for; its records count in "
+                "accreditation reports. Empty: the global importer, whose records and credits are legacy"
+            ),
         ),
         Option(
             "certificates",
             False,
-            "Issue a certificate (with the course's current template version) for each completed "
-            "record the import creates, when the course has a certificate template",
+            _(
+                "Issue a certificate (with the course's current template version) for each completed "
+                "record the import creates, when the course has a certificate template"
+            ),
         ),
     ]
     key = ("user", "course", "credit_type")

@@ -2,6 +2,7 @@
 course may be completed while its lessons are not (lesson records are never touched)."""
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registrar.journal import writes
 from registrar.learning import progress
@@ -36,8 +37,8 @@ RECORD_FIELDS = (
 
 class CourseStatistics(Statistics, ImportKind):
     name = "course-statistics"
-    title = "Course statistics"
-    description = (
+    title = _("Course statistics")
+    description = _(
         "Sets a learner's status on a course (not started, in progress, completed), with its date "
         "and the enrolment date, whatever the course's lessons say: a course may be completed while "
         "its lessons are not, and lesson records are never touched. A learner without a record of "
@@ -59,25 +60,31 @@ class CourseStatistics(Statistics, ImportKind):
             STATUS,
             required=True,
             aliases=("status",),
-            help="N not started, I in progress (incomplete), C completed (the English words are "
-            "accepted too).",
+            help=_(
+                "N not started, I in progress (incomplete), C completed (the English words are "
+                "accepted too)."
+            ),
             example="C",
         ),
         Column(
             "course_status_date",
             parsers.datetime_(past=True),
             aliases=("status_date",),
-            help="When the status was reached: YYYY/MM/DD, ISO 8601; not in the future. Empty: "
-            "the moment the import started (none for N).",
+            help=_(
+                "When the status was reached: YYYY/MM/DD, ISO 8601; not in the future. Empty: "
+                "the moment the import started (none for N)."
+            ),
             example="2024/04/20",
         ),
         Column(
             "course_enrollment_date",
             parsers.date_(past=True),
             aliases=("course_enrollement_date", "enrollment_date", "enrolment_date"),
-            help="When the learner enrolled (YYYY/MM/DD; not in the future): the record's "
-            "enrolment date, and the start date of an assignment the row creates. "
-            "`course_enrollement_date`, the vendor's spelling, is accepted. Empty: left as it is.",
+            help=_(
+                "When the learner enrolled (YYYY/MM/DD; not in the future): the record's "
+                "enrolment date, and the start date of an assignment the row creates. "
+                "`course_enrollement_date`, the vendor's spelling, is accepted. Empty: left as it is."
+            ),
             example="2024/03/01",
         ),
     ]

@@ -1,6 +1,8 @@
 """curriculum-assignments (SPEC §4.9, seed 003): assign curricula to users, with dates and option,
 optionally carried down to the course assignments of the curriculum's courses."""
 
+from django.utils.translation import gettext_lazy as _
+
 from registrar.catalogue.models import Curriculum
 from registrar.journal import writes
 from registrar.learning import progress
@@ -28,8 +30,8 @@ def _curricula(names) -> tuple[dict[str, dict], dict[str, list[dict]]]:
 
 class CurriculumAssignments(ImportKind):
     name = "curriculum-assignments"
-    title = "Curriculum assignments"
-    description = (
+    title = _("Curriculum assignments")
+    description = _(
         "Assigns curricula to users (source import), with start, target and end dates and the "
         "option (free, recommended, mandatory). The curriculum is named by its code, or failing "
         "that by its external reference (`curriculum_not_found`; a reference shared by several "
@@ -51,8 +53,10 @@ class CurriculumAssignments(ImportKind):
             parsers.text(100),
             required=True,
             aliases=("curriculum_code", "curriculum", "curriculum_id"),
-            help="The curriculum's code (its unique identifier), or failing that its external "
-            "reference (extref). Unpublished and disabled curricula can be assigned.",
+            help=_(
+                "The curriculum's code (its unique identifier), or failing that its external "
+                "reference (extref). Unpublished and disabled curricula can be assigned."
+            ),
             example="CUR-SAFETY",
         ),
         *A.date_columns("curriculum"),
@@ -63,8 +67,10 @@ class CurriculumAssignments(ImportKind):
         Option(
             "propagate_to_courses",
             False,
-            "Carry the curriculum assignment's option and dates to its courses: create their "
-            "course assignments, or (with update_existing) set the existing ones to them",
+            _(
+                "Carry the curriculum assignment's option and dates to its courses: create their "
+                "course assignments, or (with update_existing) set the existing ones to them"
+            ),
         ),
     ]
     key = ("user_loginid", "curriculum_extid")

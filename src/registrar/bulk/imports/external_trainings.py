@@ -3,6 +3,8 @@ passports (trainings done elsewhere), one row per entry."""
 
 import unicodedata
 
+from django.utils.translation import gettext_lazy as _
+
 from registrar.directory.models import User
 from registrar.journal import writes
 from registrar.learning.models import ExternalTraining
@@ -64,8 +66,8 @@ def matching(entries: list[dict], code: str | None, name: str, start) -> list[di
 
 class ExternalTrainings(ImportKind):
     name = "external-trainings"
-    title = "External trainings (passport)"
-    description = (
+    title = _("External trainings (passport)")
+    description = _(
         "Adds, updates and deletes entries of learners' passports: trainings done elsewhere. An entry "
         "is identified by its learner, its `course_code` when the row gives one (else its "
         "`course_name`, compared ignoring case, accents and extra spaces) and its `start_date`; a row "
@@ -87,21 +89,21 @@ class ExternalTrainings(ImportKind):
             parsers.text(255),
             required=True,
             aliases=("nom_cours", "nom_du_cours", "training_name", "course_title"),
-            help="The training's name. Identifies the entry when course_code is empty.",
+            help=_("The training's name. Identifies the entry when course_code is empty."),
             example="First aid at work",
         ),
         Column(
             "course_code",
             parsers.text(100),
             aliases=("code_cours", "identifiant_cours", "course_id", "training_code"),
-            help="The training's unique code at its provider; identifies the entry when given.",
+            help=_("The training's unique code at its provider; identifies the entry when given."),
             example="FA-2023",
         ),
         Column(
             "passport_type",
             parsers.text(100),
             aliases=("type_passeport", "type_de_passeport"),
-            help="Free text, e.g. Certification, Training, Conference.",
+            help=_("Free text, e.g. Certification, Training, Conference."),
             example="Certification",
         ),
         Column(
@@ -109,7 +111,7 @@ class ExternalTrainings(ImportKind):
             parsers.date_(past=True),
             required=True,
             aliases=("date_debut", "date_début", "start"),
-            help="YYYY-MM-DD or YYYY/MM/DD, not in the future; part of the entry's identity.",
+            help=_("YYYY-MM-DD or YYYY/MM/DD, not in the future; part of the entry's identity."),
             example="2023/03/01",
         ),
         Column(
@@ -117,28 +119,28 @@ class ExternalTrainings(ImportKind):
             parsers.date_(past=True),
             required=True,
             aliases=("date_fin", "end"),
-            help="YYYY-MM-DD or YYYY/MM/DD, not in the future and not before start_date.",
+            help=_("YYYY-MM-DD or YYYY/MM/DD, not in the future and not before start_date."),
             example="2023/03/02",
         ),
         Column(
             "provider",
             parsers.text(150),
             aliases=("fournisseur", "organisme"),
-            help="Who gave the training.",
+            help=_("Who gave the training."),
             example="Red Cross",
         ),
         Column(
             "duration",
             parsers.text(50),
             aliases=("duree", "durée"),
-            help="Free text, e.g. 14 h or 2 days.",
+            help=_("Free text, e.g. 14 h or 2 days."),
             example="14 h",
         ),
         Column(
             "modality",
             parsers.text(100),
             aliases=("modalite", "modalité"),
-            help="Free text, e.g. Classroom, E-learning, Blended.",
+            help=_("Free text, e.g. Classroom, E-learning, Blended."),
             example="Classroom",
         ),
         Column(
@@ -146,22 +148,28 @@ class ExternalTrainings(ImportKind):
             parsers.text(150),
             required=True,
             aliases=("apprenant", "identifiant_apprenant", "learner_id", "user", "user_login"),
-            help="The learner's login, or else external id (a value that is one user's login and "
-            "another's external id is rejected: ambiguous_user).",
+            help=_(
+                "The learner's login, or else external id (a value that is one user's login and "
+                "another's external id is rejected: ambiguous_user)."
+            ),
             example="amartin",
         ),
         Column(
             "learner_lname",
             parsers.text(150),
             aliases=("nom_apprenant", "user_lname", "last_name"),
-            help="Optional check: when given, must be the learner's last name (case, accents and extra spaces ignored).",
+            help=_(
+                "Optional check: when given, must be the learner's last name (case, accents and extra spaces ignored)."
+            ),
             example="Martin",
         ),
         Column(
             "learner_fname",
             parsers.text(150),
             aliases=("prenom_apprenant", "prénom_apprenant", "user_fname", "first_name"),
-            help="Optional check: when given, must be the learner's first name (case, accents and extra spaces ignored).",
+            help=_(
+                "Optional check: when given, must be the learner's first name (case, accents and extra spaces ignored)."
+            ),
             example="Alice",
         ),
         Column(
@@ -169,7 +177,9 @@ class ExternalTrainings(ImportKind):
             parsers.choice(
                 ACTIONS, shown="add, update, delete (or ajout, modification, suppression)"
             ),
-            help="add (the default when empty), update or delete; the French ajout, modification, suppression are accepted.",
+            help=_(
+                "add (the default when empty), update or delete; the French ajout, modification, suppression are accepted."
+            ),
             example="add",
         ),
     ]
@@ -177,7 +187,7 @@ class ExternalTrainings(ImportKind):
         Option(
             "update_info_if_present",
             False,
-            "When a row changes an existing entry, an empty cell never erases its value",
+            _("When a row changes an existing entry, an empty cell never erases its value"),
         ),
     ]
     template = [

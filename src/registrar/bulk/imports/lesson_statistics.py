@@ -4,6 +4,8 @@ status is recomputed from the course's lessons (learning.progress.recompute_cour
 
 from collections import defaultdict
 
+from django.utils.translation import gettext_lazy as _
+
 from registrar.catalogue.models import Lesson
 from registrar.journal import writes
 from registrar.learning import progress
@@ -68,8 +70,8 @@ def _present(a, b):
 
 class LessonStatistics(Statistics, ImportKind):
     name = "lesson-statistics"
-    title = "Lesson statistics"
-    description = (
+    title = _("Lesson statistics")
+    description = _(
         "Records a learner's status on a lesson (with its date, score, time spent and, for "
         "classroom lessons, presence) as an attempt. A learner without a record of the lesson gets "
         "one (`created`). A learner who has one with a status (anything but not started) gets a "
@@ -95,8 +97,10 @@ class LessonStatistics(Statistics, ImportKind):
             parsers.text(100),
             required=True,
             aliases=("lesson_code", "lesson"),
-            help="The lesson's code (its unique identifier); the lesson must belong to the course "
-            "(`lesson_not_found` otherwise).",
+            help=_(
+                "The lesson's code (its unique identifier); the lesson must belong to the course "
+                "(`lesson_not_found` otherwise)."
+            ),
             example="SAFE-201-L1",
         ),
         Column(
@@ -104,8 +108,10 @@ class LessonStatistics(Statistics, ImportKind):
             TYPE,
             required=True,
             aliases=("lesson_type",),
-            help="The lesson's type, which must be the lesson's own (`lesson_type_mismatch`): A "
-            "assignment, L lesson, W webinar, T classroom (ILT/LTI) activity, E educational resource.",
+            help=_(
+                "The lesson's type, which must be the lesson's own (`lesson_type_mismatch`): A "
+                "assignment, L lesson, W webinar, T classroom (ILT/LTI) activity, E educational resource."
+            ),
             example="L",
         ),
         Column(
@@ -113,38 +119,44 @@ class LessonStatistics(Statistics, ImportKind):
             STATUS,
             required=True,
             aliases=("status",),
-            help="C completed, P passed, F failed, I in progress (incomplete), N not started "
-            "(the English words are accepted too).",
+            help=_(
+                "C completed, P passed, F failed, I in progress (incomplete), N not started "
+                "(the English words are accepted too)."
+            ),
             example="C",
         ),
         Column(
             "lesson_status_date",
             parsers.datetime_(past=True),
             aliases=("status_date",),
-            help="When the status was reached: YYYY/MM/DD, ISO 8601; not in the future. Empty: "
-            "the moment the import started.",
+            help=_(
+                "When the status was reached: YYYY/MM/DD, ISO 8601; not in the future. Empty: "
+                "the moment the import started."
+            ),
             example="2024/05/02",
         ),
         Column(
             "lesson_score",
             score_parser,
             aliases=("score",),
-            help="The score out of 100 (0 to 100, at most 2 decimals); empty: no score.",
+            help=_("The score out of 100 (0 to 100, at most 2 decimals); empty: no score."),
             example="85",
         ),
         Column(
             "lesson_time",
             seconds_parser,
             aliases=("time_spent",),
-            help="Time spent on this attempt, in seconds (a whole number); empty: 0.",
+            help=_("Time spent on this attempt, in seconds (a whole number); empty: 0."),
             example="1260",
         ),
         Column(
             "ilt_status",
             PRESENCE,
             aliases=("presence",),
-            help="Classroom (T) lessons only: P the learner was present, A absent; empty: not "
-            "recorded. Given for another type of lesson it is ignored (warning `presence_ignored`).",
+            help=_(
+                "Classroom (T) lessons only: P the learner was present, A absent; empty: not "
+                "recorded. Given for another type of lesson it is ignored (warning `presence_ignored`)."
+            ),
             example="",
         ),
     ]

@@ -1,5 +1,7 @@
 """organisations (SPEC §4.5, seed 003): the organisation tree, matched on extid."""
 
+from django.utils.translation import gettext_lazy as _
+
 from registrar.directory.models import Organisation, User
 from registrar.journal import writes
 
@@ -23,15 +25,18 @@ EMPTY = {"disabled": False, "budget": None}
 
 class Organisations(ImportKind):
     name = "organisations"
-    title = "Organisations"
-    description = "Creates and updates the organisation tree, matched on org_extid. Parents may come later in the file than their children."
+    domain = "directory"
+    title = _("Organisations")
+    description = _(
+        "Creates and updates the organisation tree, matched on org_extid. Parents may come later in the file than their children."
+    )
     columns = [
         Column(
             "org_label",
             parsers.text(255),
             required=True,
             aliases=("label", "organisation", "org_name"),
-            help="The organisation's name.",
+            help=_("The organisation's name."),
             example="Acme Europe",
         ),
         Column(
@@ -39,49 +44,66 @@ class Organisations(ImportKind):
             parsers.text(100),
             required=True,
             aliases=("extid", "org_id"),
-            help="Unique external id: the match key.",
+            help=_("Unique external id: the match key."),
             example="ACME-EU",
         ),
         Column(
             "parent_extid",
             parsers.text(100),
             aliases=("org_parent_extid", "parent"),
-            help="External id of the parent, in the platform or anywhere in the file; empty for a top-level organisation.",
+            help=_(
+                "External id of the parent, in the platform or anywhere in the file; empty for a top-level organisation."
+            ),
             example="ACME",
         ),
-        Column("org_disabled", parsers.flag, help="1 disabled; 0 or empty active.", example="0"),
+        Column("org_disabled", parsers.flag, help=_("1 disabled; 0 or empty active."), example="0"),
         Column(
-            "org_description", parsers.text(5000), help="Free text.", example="European subsidiary"
+            "org_description",
+            parsers.text(5000),
+            help=_("Free text."),
+            example="European subsidiary",
         ),
-        Column("org_language", parsers.culture, help="Language tag, e.g. fr-FR.", example="en-GB"),
-        Column("org_address1", parsers.text(255), help="Address line 1.", example="1 Main Street"),
-        Column("org_address2", parsers.text(255), help="Address line 2.", example=""),
         Column(
-            "org_zipcode", parsers.text(20), aliases=("org_zip",), help="Postcode.", example="75001"
+            "org_language", parsers.culture, help=_("Language tag, e.g. fr-FR."), example="en-GB"
         ),
-        Column("org_city", parsers.text(100), help="City.", example="Paris"),
-        Column("org_country", parsers.text(100), help="Country.", example="France"),
-        Column("org_code", parsers.text(100), help="An internal code.", example="EU01"),
+        Column(
+            "org_address1", parsers.text(255), help=_("Address line 1."), example="1 Main Street"
+        ),
+        Column("org_address2", parsers.text(255), help=_("Address line 2."), example=""),
+        Column(
+            "org_zipcode",
+            parsers.text(20),
+            aliases=("org_zip",),
+            help=_("Postcode."),
+            example="75001",
+        ),
+        Column("org_city", parsers.text(100), help=_("City."), example="Paris"),
+        Column("org_country", parsers.text(100), help=_("Country."), example="France"),
+        Column("org_code", parsers.text(100), help=_("An internal code."), example="EU01"),
         Column(
             "org_budget",
             parsers.money(14),
-            help="A number with at most 2 decimals (decimal point or comma).",
+            help=_("A number with at most 2 decimals (decimal point or comma)."),
             example="12000.50",
         ),
         Column(
             "org_supervisor_extid",
             parsers.text(100),
             aliases=("supervisor_extid",),
-            help="External id of the supervising user (warning supervisor_not_found when unknown).",
+            help=_(
+                "External id of the supervising user (warning supervisor_not_found when unknown)."
+            ),
             example="",
         ),
     ]
     options = [
-        Option("update_names", False, "Rename existing organisations to the file's org_label."),
+        Option("update_names", False, _("Rename existing organisations to the file's org_label.")),
         Option(
-            "update_hierarchy", False, "Move existing organisations under the file's parent_extid."
+            "update_hierarchy",
+            False,
+            _("Move existing organisations under the file's parent_extid."),
         ),
-        Option("update_info_if_present", False, "An empty cell never erases an existing value."),
+        Option("update_info_if_present", False, _("An empty cell never erases an existing value.")),
     ]
     key = ("org_extid",)
     whole_file = True

@@ -6,6 +6,7 @@ without access to the content still gets the record, with the warning no_access.
 """
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Course, Curriculum, Programme
 from registrar.learning import access, progress
@@ -39,8 +40,8 @@ def kind_label(kind: str) -> str:
 
 class Progress(ImportKind):
     name = "progress"
-    title = "Progress (completions of activities, journeys or programmes)"
-    description = (
+    title = _("Progress (completions of activities, journeys or programmes)")
+    description = _(
         "Completes an activity (course), a journey (curriculum) or a programme, found by its UUID, "
         "for a user found by email. A file holds one kind of content, chosen with `--set kind=`; a "
         "UUID of another kind is rejected (`content_kind_mismatch`). Only completions, no partial "
@@ -56,7 +57,9 @@ class Progress(ImportKind):
             parsers.email,
             required=True,
             aliases=("email", "user_mail"),
-            help="The user's email, compared case-insensitively; it must match exactly one user.",
+            help=_(
+                "The user's email, compared case-insensitively; it must match exactly one user."
+            ),
             example="alice.martin@example.com",
         ),
         Column(
@@ -64,15 +67,19 @@ class Progress(ImportKind):
             parsers.uuid_,
             required=True,
             aliases=("uuid", "content_id"),
-            help="The UUID of the activity, journey or programme to complete (of the file's kind).",
+            help=_(
+                "The UUID of the activity, journey or programme to complete (of the file's kind)."
+            ),
             example="5b0f5f0e-6a8f-4d39-9a3e-3b1f2d8c0a01",
         ),
         Column(
             "completion_date",
             parsers.datetime_(past=True),
             aliases=("completed_at", "completion_at"),
-            help="When the user completed it: ISO 8601 or YYYY/MM/DD, not in the future; "
-            "empty: the date of the import.",
+            help=_(
+                "When the user completed it: ISO 8601 or YYYY/MM/DD, not in the future; "
+                "empty: the date of the import."
+            ),
             example="2024-06-15",
         ),
     ]
@@ -80,7 +87,7 @@ class Progress(ImportKind):
         Option(
             "kind",
             "activity",
-            "What the file's UUIDs are: activity (course), journey (curriculum) or programme",
+            _("What the file's UUIDs are: activity (course), journey (curriculum) or programme"),
             choices=tuple(KIND_OPTION),
         ),
     ]
@@ -124,7 +131,7 @@ class Progress(ImportKind):
         below: dict[int, dict[str, list[int]]] = {}
         keys: dict[str, set[tuple[int, int]]] = {level: set() for level in LEVELS}
         for level, items in progress.cascade(kind, tops).items():
-            for number, c, _ in items:
+            for number, c, _when in items:
                 below.setdefault(number, {}).setdefault(level, []).append(c)
                 keys[level].update((u, c) for u in row_users[number])
         # The exact (user, content) records the rows could touch, not every user × content.

@@ -1,6 +1,8 @@
 """static-lists (SPEC §4.12, seed 003): put users into static lists by name; a list that does not
 exist is created in the Default folder. The import only adds members, it never removes any."""
 
+from django.utils.translation import gettext_lazy as _
+
 from registrar.directory.models import ListFolder, ListMember, User, UserList
 from registrar.journal import writes
 
@@ -12,8 +14,9 @@ USER_FIELDS = ("id", "organisation_id")
 
 class StaticLists(ImportKind):
     name = "static-lists"
-    title = "Static list members"
-    description = (
+    domain = "directory"
+    title = _("Static list members")
+    description = _(
         "Adds users to static lists: one row per user and list. The user is found by external id "
         "(`match_on=extid`, the default) or by login (`match_on=login`), exactly as written; the list "
         "by its exact name. A list that does not exist is created in the Default folder (warning "
@@ -30,7 +33,9 @@ class StaticLists(ImportKind):
             parsers.text(150),
             required=True,
             aliases=("user_extid", "user_login", "login", "extid", "utilisateur"),
-            help="The user's external id (`match_on=extid`, the default) or login (`match_on=login`), exactly as stored.",
+            help=_(
+                "The user's external id (`match_on=extid`, the default) or login (`match_on=login`), exactly as stored."
+            ),
             example="E1001",
         ),
         Column(
@@ -38,7 +43,9 @@ class StaticLists(ImportKind):
             parsers.text(150),
             required=True,
             aliases=("LISTE_NAME", "list", "liste", "nom_liste"),
-            help="The static list's name, exactly (case included); created in the Default folder when no list has it.",
+            help=_(
+                "The static list's name, exactly (case included); created in the Default folder when no list has it."
+            ),
             example="Newcomers",
         ),
     ]
@@ -46,7 +53,7 @@ class StaticLists(ImportKind):
         Option(
             "match_on",
             "extid",
-            "How USER finds the user: extid (the external id, as the seed's default) or login",
+            _("How USER finds the user: extid (the external id, as the seed's default) or login"),
             choices=("extid", "login"),
         ),
     ]

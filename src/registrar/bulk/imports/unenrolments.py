@@ -2,6 +2,8 @@
 the activity's external reference, keeping completions; optionally tell the user through the outbox."""
 
 from django.utils import timezone
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import ClassroomSession, Course
 from registrar.directory.models import User
@@ -33,20 +35,22 @@ def _fields(model, *skip: str) -> list[str]:
 
 class Unenrolments(ImportKind):
     name = "unenrolments"
-    title = "Unenrolments"
-    description = (
-        "Removes a user's course assignment, or their seat in a classroom session, the activity being "
-        "found by its external reference (a course's extref, or a session's extid; a reference that "
-        "names two items is rejected, `ambiguous_activity`). A completed course keeps its completion "
-        "record, only the assignment goes (`completion_kept`); an attended session keeps its seat, "
-        "marked attended, and the row is `unchanged` (`completion_kept`). A user not enrolled is "
-        "skipped (`not_enrolled`), and gets no mail. With send_email, the unenrolled user is told "
-        f"through the outbox, with the mail template `{MAIL_TEMPLATE}` when it exists (fields: "
-        + ", ".join(f"`{{{f}}}`" for f in MAIL_FIELDS)
-        + "; for sessions also "
-        + ", ".join(f"`{{{f}}}`" for f in SESSION_FIELDS)
-        + "), otherwise a built-in English text. Undo re-creates the assignments and seats; mails "
-        "already sent stay sent."
+    title = _("Unenrolments")
+    description = format_lazy(
+        _(
+            "Removes a user's course assignment, or their seat in a classroom session, the activity "
+            "being found by its external reference (a course's extref, or a session's extid; a "
+            "reference that names two items is rejected, `ambiguous_activity`). A completed course "
+            "keeps its completion record, only the assignment goes (`completion_kept`); an attended "
+            "session keeps its seat, marked attended, and the row is `unchanged` (`completion_kept`). "
+            "A user not enrolled is skipped (`not_enrolled`), and gets no mail. With send_email, the "
+            "unenrolled user is told through the outbox, with the mail template `{template}` when it "
+            "exists (fields: {fields}; for sessions also {session_fields}), otherwise a built-in "
+            "English text. Undo re-creates the assignments and seats; mails already sent stay sent."
+        ),
+        template=MAIL_TEMPLATE,
+        fields=", ".join(f"`{{{f}}}`" for f in MAIL_FIELDS),
+        session_fields=", ".join(f"`{{{f}}}`" for f in SESSION_FIELDS),
     )
     columns = [
         Column(
@@ -54,7 +58,7 @@ class Unenrolments(ImportKind):
             parsers.text(150),
             required=True,
             aliases=("user_login", "login"),
-            help="The user's login; the account must exist.",
+            help=_("The user's login; the account must exist."),
             example="amartin",
         ),
         Column(
@@ -66,14 +70,16 @@ class Unenrolments(ImportKind):
                 "activity_external_reference",
                 "extref",
             ),
-            help="The course's external reference, or the classroom session's external id.",
+            help=_("The course's external reference, or the classroom session's external id."),
             example="EXT-101",
         ),
         Column(
             "send_email",
             parsers.flag,
             aliases=("send unenrolment email", "send_unenrolment_email"),
-            help="Yes to tell the user by mail (only when something was removed); No by default.",
+            help=_(
+                "Yes to tell the user by mail (only when something was removed); No by default."
+            ),
             example="No",
         ),
     ]

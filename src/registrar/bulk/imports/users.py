@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
+from django.utils.text import format_lazy
+from django.utils.translation import gettext_lazy as _
 
 from registrar.directory import passwords
 from registrar.directory.models import (
@@ -78,7 +80,7 @@ COLUMNS = [
         parsers.text(150),
         required=True,
         aliases=("last_name", "lastname", "nom"),
-        help="Last name.",
+        help=_("Last name."),
         example="Martin",
     ),
     C(
@@ -86,14 +88,14 @@ COLUMNS = [
         parsers.text(150),
         required=True,
         aliases=("first_name", "firstname", "prenom"),
-        help="First name.",
+        help=_("First name."),
         example="Alice",
     ),
     C(
         "user_tname",
         parsers.choice(TITLES, "M., Mme, Mlle, Dr., Pr."),
         aliases=("title",),
-        help="M., Mme, Mlle, Dr. or Pr.",
+        help=_("M., Mme, Mlle, Dr. or Pr."),
         example="Mme",
     ),
     C(
@@ -101,7 +103,7 @@ COLUMNS = [
         parsers.text(150),
         required=True,
         aliases=("login", "username"),
-        help="Unique login; the match key unless match_on=extid.",
+        help=_("Unique login; the match key unless match_on=extid."),
         example="amartin",
     ),
     C(
@@ -110,7 +112,9 @@ COLUMNS = [
         secret=True,
         aliases=("password",),
         header_required=lambda o: not o["generate_passwords"],
-        help="Password, hashed with Argon2 and never written anywhere else. Required for new users unless generate_passwords.",
+        help=_(
+            "Password, hashed with Argon2 and never written anywhere else. Required for new users unless generate_passwords."
+        ),
         example="Change-me-2024",
     ),
     C(
@@ -118,109 +122,116 @@ COLUMNS = [
         parsers.text(100),
         required=True,
         aliases=("organisation_extid",),
-        help="External id of the user's organisation.",
+        help=_("External id of the user's organisation."),
         example="ACME-EU",
     ),
     C(
         "user_email",
         parsers.email,
         aliases=("email",),
-        help="Email (not unique).",
+        help=_("Email (not unique)."),
         example="alice.martin@example.com",
     ),
     C(
         "user_extid",
         parsers.text(100),
         aliases=("extid",),
-        help="Second unique id, optional; the match key with match_on=extid.",
+        help=_("Second unique id, optional; the match key with match_on=extid."),
         example="E1001",
     ),
     C(
         "user_disable",
         parsers.flag,
         aliases=("user_disabled",),
-        help="1 inactive; 0 or empty active.",
+        help=_("1 inactive; 0 or empty active."),
         example="0",
     ),
     C(
         "user_culture",
         parsers.culture,
         aliases=("culture", "language"),
-        help="Language tag: en-GB, fr-FR, es-ES…",
+        help=_("Language tag: en-GB, fr-FR, es-ES…"),
         example="fr-FR",
     ),
     C(
         "birth_date",
         parsers.date_(past=True),
-        help="YYYY/MM/DD or YYYY-MM-DD.",
+        help=_("YYYY/MM/DD or YYYY-MM-DD."),
         example="1985/04/12",
     ),
     C(
         "user_activation_date",
         parsers.date_(),
-        help="Account activation date.",
+        help=_("Account activation date."),
         example="2024/01/01",
     ),
-    C("user_expiration_date", parsers.date_(), help="Account expiration date.", example=""),
+    C("user_expiration_date", parsers.date_(), help=_("Account expiration date."), example=""),
     C(
         "user_manager_extid",
         parsers.text(100),
-        help="extid of the manager; may be defined later in the file (warning manager_not_found otherwise).",
+        help=_(
+            "extid of the manager; may be defined later in the file (warning manager_not_found otherwise)."
+        ),
         example="",
     ),
     C(
         "user_alternate_manager_extid",
         parsers.text(100),
-        help="extid of the alternate manager.",
+        help=_("extid of the alternate manager."),
         example="",
     ),
-    C("user_address1", parsers.text(255), help="Address line 1.", example=""),
-    C("user_address2", parsers.text(255), help="Address line 2.", example=""),
-    C("user_zip", parsers.text(20), help="Postcode.", example=""),
-    C("user_city", parsers.text(100), help="City.", example="Lyon"),
-    C("user_country", parsers.text(100), help="Country.", example="France"),
-    C("user_phone", parsers.text(50), help="Phone.", example=""),
-    C("user_cellphone", parsers.text(50), help="Cellphone.", example=""),
+    C("user_address1", parsers.text(255), help=_("Address line 1."), example=""),
+    C("user_address2", parsers.text(255), help=_("Address line 2."), example=""),
+    C("user_zip", parsers.text(20), help=_("Postcode."), example=""),
+    C("user_city", parsers.text(100), help=_("City."), example="Lyon"),
+    C("user_country", parsers.text(100), help=_("Country."), example="France"),
+    C("user_phone", parsers.text(50), help=_("Phone."), example=""),
+    C("user_cellphone", parsers.text(50), help=_("Cellphone."), example=""),
     C(
         "user_hourly_cost",
         parsers.money(10),
-        help="Hourly cost: a number with at most 2 decimals.",
+        help=_("Hourly cost: a number with at most 2 decimals."),
         example="35.50",
     ),
     *[
-        C(f"user_udtf{i}", parsers.text(255), help=f"Custom field {i}.", example="")
+        C(
+            f"user_udtf{i}",
+            parsers.text(255),
+            help=format_lazy(_("Custom field {n}."), n=i),
+            example="",
+        )
         for i in range(1, 11)
     ],
     C(
         "user_audiences",
         parsers.multi(parsers.text(150)),
-        help="Audiences, A||B; each must exist.",
+        help=_("Audiences, A||B; each must exist."),
         example="Managers",
     ),
     C(
         "user_roles",
         parsers.multi(_role),
-        help="Roles with scope, Role1:ORG1||Role2:ORG2 (no scope: the whole platform).",
+        help=_("Roles with scope, Role1:ORG1||Role2:ORG2 (no scope: the whole platform)."),
         example="",
     ),
     C(
         "job_position_id",
         parsers.text(100),
         aliases=("job_position",),
-        help="Job position id.",
+        help=_("Job position id."),
         example="J-12",
     ),
     C(
         "list_name",
         parsers.multi(parsers.text(150)),
         aliases=("list_names",),
-        help="Static lists, A||B; a missing list is created (warning list_created).",
+        help=_("Static lists, A||B; a missing list is created (warning list_created)."),
         example="",
     ),
     C(
         "training_access",
         parsers.flag,
-        help="1 or empty: may take training; 0: in the organisation without training access.",
+        help=_("1 or empty: may take training; 0: in the organisation without training access."),
         example="1",
     ),
 ]
@@ -228,44 +239,49 @@ COLUMNS = [
 
 class Users(ImportKind):
     name = "users"
-    title = "Users"
-    description = "Creates and updates users, matched on login (or extid). Passwords are hashed and never echoed; the rejects file leaves them empty."
+    domain = "directory"
+    title = _("Users")
+    description = _(
+        "Creates and updates users, matched on login (or extid). Passwords are hashed and never echoed; the rejects file leaves them empty."
+    )
     columns = COLUMNS
     options = [
         Option(
             "match_on",
             "login",
-            "Match existing users on login, or on extid (which lets a file rename logins).",
+            _("Match existing users on login, or on extid (which lets a file rename logins)."),
             choices=("login", "extid"),
         ),
         Option(
             "update_existing",
             True,
-            "Update users that exist; otherwise they are skipped (already_exists).",
+            _("Update users that exist; otherwise they are skipped (already_exists)."),
         ),
-        Option("keep_passwords", True, "Never change the password of an existing user."),
-        Option("generate_passwords", False, "Generate a password when none is given."),
+        Option("keep_passwords", True, _("Never change the password of an existing user.")),
+        Option("generate_passwords", False, _("Generate a password when none is given.")),
         Option(
-            "force_password_change", False, "New users must change their password at first sign-in."
+            "force_password_change",
+            False,
+            _("New users must change their password at first sign-in."),
         ),
         Option(
             "replace_audiences",
             False,
-            "The file's audiences replace the user's (otherwise they are added).",
+            _("The file's audiences replace the user's (otherwise they are added)."),
         ),
         Option(
             "replace_roles",
             False,
-            "The file's roles replace the user's (otherwise they are added).",
+            _("The file's roles replace the user's (otherwise they are added)."),
         ),
-        Option("update_info_if_present", False, "An empty cell never erases an existing value."),
+        Option("update_info_if_present", False, _("An empty cell never erases an existing value.")),
         Option(
-            "externally_managed", False, "Mark imported users as managed by an external system."
+            "externally_managed", False, _("Mark imported users as managed by an external system.")
         ),
         Option(
             "welcome_mail",
             False,
-            "Send new users their login and a link to set their password, through the outbox.",
+            _("Send new users their login and a link to set their password, through the outbox."),
         ),
     ]
     key = ("user_login",)
@@ -651,9 +667,9 @@ class Users(ImportKind):
         deferred = ctx.state.get("deferred", {})
         if not deferred:
             return
-        found = lookups.by_key(User, "extid", {ext for _, _, ext in deferred.values()}, "id")
+        found = lookups.by_key(User, "extid", {ext for _uid, _fld, ext in deferred.values()}, "id")
         full = {}
-        for part in lookups.chunks({uid for uid, _, _ in deferred.values()}):
+        for part in lookups.chunks({uid for uid, _fld, _ext in deferred.values()}):
             full.update({u["id"]: u for u in User.objects.filter(pk__in=part).values()})
         items: dict[int, list] = {}
         for (number, col), (uid, fld, ext) in sorted(deferred.items()):

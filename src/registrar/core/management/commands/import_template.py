@@ -5,18 +5,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from registrar.bulk import imports
-from registrar.bulk.io.writers import TableWriter
-
-
-def write_template(kind_name: str, path: str) -> None:
-    kind = imports.KINDS[kind_name]
-    names = [c.name for c in kind.columns]
-    fmt = "xlsx" if path.endswith(".xlsx") else "csv"
-    w = TableWriter(path, fmt, delimiter=";", encoding="utf-8-sig")
-    w.write(names)
-    for row in kind.template:
-        w.write([row.get(n, "") for n in names])
-    w.close()
+from registrar.bulk.docs import write_template
 
 
 class Command(BaseCommand):

@@ -1,0 +1,326 @@
+"""The REST API (django-ninja): the import centre's operations for programs, with token auth
+and the same scopes as the pages. OpenAPI at /api/docs."""
+
+import os
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from django.http import FileResponse
+from django.utils import timezone
+from ninja import File, Form, NinjaAPI, Schema, UploadedFile
+from ninja.errors import HttpError
+from ninja.security import HttpBearer
+
+from registrar.bulk.docs import kind_reference, template_file
+from registrar.jobs import access, service
+from registrar.jobs.models import Job
+from registrar.journal.models import Operation
+
+from .models import ApiToken, digest
+
+
+class TokenAuth(HttpBearer):
+    """`Authorization: Bearer rgt_…`: the token's hash is looked up; the user must be active."""
+
+    def authenticate(self, request, token):
+        row = ApiToken.objects.filter(key_hash=digest(token), revoked=False).first()
+        user = row and row.user
+        if user is None or not user.is_active:
+            return None
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+        request.user = user
+        return user
+
+
+api = NinjaAPI(
+    title="Registrar API",
+    version="1",
+    description="Imports for programs: upload, preview, verify, run, follow the job, read the "
+    "results, undo. Every call needs `Authorization: Bearer TOKEN` (`registrar token LOGIN`).",
+    auth=TokenAuth(),
+    urls_namespace="api",
+)
+
+
+def guarded(fn):
+    """Turn access.Refused into the HTTP error it names."""
+
+    def call(*a, **kw):
+        try:
+            return fn(*a, **kw)
+        except service.Refused as e:
+            raise HttpError(e.status, str(e)) from None
+
+    call.__name__, call.__doc__ = fn.__name__, fn.__doc__
+    call.__annotations__ = fn.__annotations__
+    call.__wrapped__ = fn
+    return call
+
+
+class KindOut(Schema):
+    name: str
+    title: str
+    description: str
+    domain: str
+
+
+class ColumnOut(Schema):
+    name: str
+    required: bool
+    aliases: list[str]
+    help: str
+    example: str
+
+
+class OptionOut(Schema):
+    name: str
+    default: str
+    choices: list[str] | None
+    help: str
+
+
+class KindDetailOut(KindOut):
+    columns: list[ColumnOut]
+    options: list[OptionOut]
+
+
+class UploadOut(Schema):
+    id: UUID
+    kind: str
+    name: str
+    size: int
+    preview: dict
+
+
+class RunIn(Schema):
+    options: dict[str, str] = {}
+    all_or_nothing: bool = False
+    scope: str = ""
+
+
+class UndoIn(Schema):
+    verify_only: bool = True
+
+
+class JobOut(Schema):
+    id: UUID
+    what: str
+    kind: str
+    verify_only: bool
+    status: str
+    rows_done: int
+    rows_total: int | None
+    fraction: float | None
+    rows_per_second: float
+    seconds_left: float | None
+    operation: int | None
+    result: dict
+    error: str
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class OperationOut(Schema):
+    id: int
+    kind: str
+    name: str
+    status: str
+    verify_only: bool
+    actor: str
+    scope: str | None
+    started_at: datetime
+    finished_at: datetime | None
+    file_name: str
+    counts: dict
+    undo_of: int | None
+    undone_by: int | None
+    error: str
+
+
+class RowsOut(Schema):
+    total: int
+    offset: int
+    rows: list[dict]
+
+
+def _job(job: Job) -> dict:
+    return {
+        "id": job.pk,
+        "what": job.what,
+        "kind": job.kind,
+        "verify_only": job.verify_only,
+        "status": job.status,
+        "rows_done": job.rows_done,
+        "rows_total": job.rows_total,
+        "fraction": job.fraction,
+        "rows_per_second": round(job.rate, 1),
+        "seconds_left": job.seconds_left,
+        "operation": job.operation_id,
+        "result": job.result,
+        "error": job.error,
+        "created_at": job.created_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def _operation(op: Operation) -> dict:
+    return {
+        "id": op.pk,
+        "kind": op.kind,
+        "name": op.name,
+        "status": op.status,
+        "verify_only": op.verify_only,
+        "actor": op.actor_label,
+        "scope": op.scope.extid if op.scope_id else None,
+        "started_at": op.started_at,
+        "finished_at": op.finished_at,
+        "file_name": op.file_name,
+        "counts": op.counts(),
+        "undo_of": op.undo_of_id,
+        "undone_by": op.undone_by_id,
+        "error": op.error,
+    }
+
+
+@api.get("/kinds", response=list[KindOut], tags=["kinds"])
+def list_kinds(request):
+    """The import kinds your roles let you run."""
+    return [
+        {
+            "name": k.name,
+            "title": str(k.title),
+            "description": str(k.description),
+            "domain": k.domain,
+        }
+        for k in access.kinds_for(request.auth)
+    ]
+
+
+@api.get("/kinds/{kind}", response=KindDetailOut, tags=["kinds"])
+@guarded
+def get_kind(request, kind: str):
+    """One kind: its columns and options, explained."""
+    k = access.kind_for(request.auth, kind)
+    return {"name": k.name, "domain": k.domain, **kind_reference(k)}
+
+
+@api.get("/kinds/{kind}/template", tags=["kinds"], response={200: None})
+@guarded
+def get_template(request, kind: str, format: Literal["csv", "xlsx"] = "csv"):
+    """The kind's example file, which imports cleanly."""
+    k = access.kind_for(request.auth, kind)
+    path = template_file(k, format)
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{k.name}.{format}")
+
+
+@api.post("/uploads", response={201: UploadOut}, tags=["imports"])
+@guarded
+def create_upload(request, kind: Form[str], file: File[UploadedFile]):
+    """Send a CSV or spreadsheet for a kind; the answer shows how its first row is read."""
+    access.kind_for(request.auth, kind)
+    up = service.save_upload(request.auth, kind, file.chunks(), file.name or "upload.csv")
+    return 201, _upload(up)
+
+
+def _upload(up, options=None) -> dict:
+    return {
+        "id": up.pk,
+        "kind": up.kind,
+        "name": up.original_name,
+        "size": up.size,
+        "preview": service.preview(up, options),
+    }
+
+
+@api.get("/uploads/{upload_id}", response=UploadOut, tags=["imports"])
+@guarded
+def get_upload(request, upload_id: UUID):
+    """An upload and its first-row preview."""
+    return _upload(access.upload_for(request.auth, upload_id))
+
+
+def _start(request, upload_id: UUID, body: RunIn, verify_only: bool):
+    up = access.upload_for(request.auth, upload_id)
+    kind = access.kind_for(request.auth, up.kind)
+    scope = access.scope_for(request.auth, kind, body.scope)
+    job = service.start_import(
+        request.auth, up, body.options, verify_only, body.all_or_nothing, scope
+    )
+    return 202, _job(job)
+
+
+@api.post("/uploads/{upload_id}/verify", response={202: JobOut}, tags=["imports"])
+@guarded
+def verify_upload(request, upload_id: UUID, body: RunIn):
+    """Queue a verification: the full plan, per-row results, nothing written."""
+    return _start(request, upload_id, body, True)
+
+
+@api.post("/uploads/{upload_id}/run", response={202: JobOut}, tags=["imports"])
+@guarded
+def run_upload(request, upload_id: UUID, body: RunIn):
+    """Queue the import itself."""
+    return _start(request, upload_id, body, False)
+
+
+@api.get("/jobs/{job_id}", response=JobOut, tags=["jobs"])
+@guarded
+def get_job(request, job_id: UUID):
+    """A job's status and live progress: rows done, rate, time left; its operation once done."""
+    return _job(access.job_for(request.auth, job_id))
+
+
+@api.get("/operations", response=list[OperationOut], tags=["history"])
+def list_operations(request, limit: int = 50, offset: int = 0, name: str = ""):
+    """The journal, newest first: only operations inside your scope."""
+    qs = access.operations_for(request.auth).select_related("scope").order_by("-pk")
+    if name:
+        qs = qs.filter(name=name)
+    limit, offset = max(1, min(limit, 500)), max(0, offset)
+    return [_operation(op) for op in qs[offset : offset + limit]]
+
+
+@api.get("/operations/{op_id}", response=OperationOut, tags=["history"])
+@guarded
+def get_operation(request, op_id: int):
+    """One operation: who, when, options' outcome, counts."""
+    return _operation(access.operation_for(request.auth, op_id))
+
+
+@api.get("/operations/{op_id}/rows", response=RowsOut, tags=["history"])
+@guarded
+def get_rows(
+    request,
+    op_id: int,
+    result: Literal["created", "updated", "deleted", "unchanged", "skipped", "rejected"]
+    | None = None,
+    offset: int = 0,
+    limit: int = 100,
+):
+    """Rows of the results file (the input, plus row, result, codes and message)."""
+    op = access.operation_for(request.auth, op_id)
+    offset = max(0, offset)
+    rows, total = service.result_rows(op, result, offset, max(1, min(limit, 1000)))
+    return {"total": total, "offset": offset, "rows": rows}
+
+
+@api.get("/operations/{op_id}/files/{name}", tags=["history"], response={200: None})
+@guarded
+def get_file(request, op_id: int, name: Literal["results", "rejects", "log"]):
+    """Download the results, rejects or log file."""
+    op = access.operation_for(request.auth, op_id)
+    path = getattr(op, f"{name}_path")
+    if not path or not os.path.exists(path):
+        raise service.Refused("This operation has no such file.", 404)
+    return FileResponse(open(path, "rb"), as_attachment=True, filename=os.path.basename(path))
+
+
+@api.post("/operations/{op_id}/undo", response={202: JobOut}, tags=["history"])
+@guarded
+def undo_operation(request, op_id: int, body: UndoIn):
+    """Queue the undo of an operation; verify_only (the default) shows what it would do."""
+    op = access.operation_for(request.auth, op_id)
+    if not access.undoable(request.auth, op):
+        raise service.Refused("This operation cannot be undone.", 409)
+    return 202, _job(service.start_undo(request.auth, op, body.verify_only))

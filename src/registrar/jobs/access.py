@@ -1,0 +1,89 @@
+"""The checks every page and API endpoint makes: the kind, upload, job or operation asked for,
+if the user may have it (else Refused with 403 or 404)."""
+
+from django.utils.translation import gettext as _
+
+from registrar.bulk import engine, imports
+from registrar.bulk.io.readers import FileError
+from registrar.directory import permissions
+from registrar.directory.models import Organisation
+from registrar.journal.models import Operation
+
+from .models import Job, Upload
+from .service import Refused
+
+
+def kinds_for(user) -> list:
+    """The import kinds the user may run, in the catalogue's order."""
+    return [k for k in imports.KINDS.values() if permissions.may_import(user, k)]
+
+
+def kind_for(user, name: str):
+    try:
+        kind = engine.get_kind(name)
+    except FileError:
+        raise Refused(_("No import kind is called %(name)s.") % {"name": name}, 404) from None
+    if not permissions.may_import(user, kind):
+        raise Refused(_("Your roles do not let you run the %(name)s import.") % {"name": name}, 403)
+    return kind
+
+
+def scope_for(user, kind, requested: str = "") -> str:
+    """The organisation (extid) the import is confined to: "" for the whole platform, which only
+    an unscoped role gives; a scoped administrator's own organisation (or one inside it)."""
+    grants = permissions.import_scopes(user, kind)
+    if not grants:
+        raise Refused(_("Your roles do not let you run this import."), 403)
+    if grants[0].scope_id is None:
+        if requested and not Organisation.objects.filter(extid=requested).exists():
+            raise Refused(
+                _("No organisation has the external id %(extid)s.") % {"extid": requested}
+            )
+        return requested
+    if not requested:
+        return grants[0].scope_extid
+    org = Organisation.objects.filter(extid=requested).first()
+    allowed = set()
+    for g in grants:
+        allowed |= engine.subtree_ids(Organisation(pk=g.scope_id))
+    if org is None or org.pk not in allowed:
+        raise Refused(_("You may not act on organisation %(extid)s.") % {"extid": requested}, 403)
+    return requested
+
+
+def upload_for(user, upload_id) -> Upload:
+    up = Upload.objects.filter(pk=upload_id, user_id=user.pk).first()
+    if up is None:
+        raise Refused(_("No such upload."), 404)
+    kind_for(user, up.kind)
+    return up
+
+
+def job_for(user, job_id) -> Job:
+    qs = Job.objects.filter(pk=job_id)
+    if not permissions.is_site_admin(user):
+        qs = qs.filter(user_id=user.pk)
+    job = qs.first()
+    if job is None:
+        raise Refused(_("No such job."), 404)
+    return job
+
+
+def operations_for(user):
+    return Operation.objects.filter(permissions.visible_operations(user))
+
+
+def operation_for(user, op_id) -> Operation:
+    op = operations_for(user).filter(pk=op_id).select_related("scope").first()
+    if op is None:
+        raise Refused(_("No such operation."), 404)
+    return op
+
+
+def undoable(user, op: Operation) -> bool:
+    """Whether the user may undo the operation: a completed import or undo of a kind theirs."""
+    if op.status != Operation.Status.DONE or op.undone_by_id or op.verify_only:
+        return False
+    name = op.undo_of.name if op.kind == "undo" and op.undo_of_id else op.name
+    kind = imports.KINDS.get(name)
+    return kind is not None and permissions.may_import(user, kind)

@@ -1,0 +1,18 @@
+"""Pages speak the signed-in user's language (their culture), else the browser's."""
+
+from django.conf import settings
+from django.utils import translation
+
+
+class UserLanguageMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.known = dict(settings.LANGUAGES)
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        lang = ((getattr(user, "culture", "") or "") if user and user.is_authenticated else "")[:2]
+        if lang.lower() in self.known:
+            translation.activate(lang.lower())
+            request.LANGUAGE_CODE = lang.lower()
+        return self.get_response(request)

@@ -1,0 +1,259 @@
+"""The portal in a real browser (Playwright driving Debian's Chromium), against `registrar serve`
+started as a user starts it, on the demo data: sign in, import a file through every step, see a
+rejected row, download the results, undo, and check that a scoped administrator sees nothing of
+another organisation. Screenshots of each step go to tests/artifacts/<database>/ (git-ignored)."""
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from urllib.parse import urlparse, urlunparse
+
+import pytest
+
+playwright = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+PG = os.environ.get("DATABASE_URL")
+ARTIFACTS = ROOT / "tests" / "artifacts" / ("postgresql" if PG else "sqlite")
+SCOPED = ("lmorris", "scoped-pass")  # the demo's training manager of ACME-CA
+
+if not CHROMIUM and os.environ.get("REGISTRAR_BROWSER_REQUIRED"):
+    raise RuntimeError("Chromium is required (CI): apt-get install -y chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM, reason="Chromium is not installed: apt-get install -y chromium"
+)
+
+GOOD_AND_BAD = (
+    "course_id;user_email;completion_date\r\n"
+    "SAFE-101;alice.martin@example.com;2024-06-15\r\n"
+    "SAFE-102;bob.durand@example.com;2024-06-16\r\n"
+    "NOPE-999;alice.martin@example.com;2024-06-17\r\n"
+)
+
+
+def registrar(*args, env, cwd, timeout=600):
+    return subprocess.run(
+        [sys.executable, "-m", "registrar.cli", *args],
+        env=env,
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def fresh_pg_database(url: str, name: str) -> str:
+    import psycopg
+
+    u = urlparse(url)
+    admin = urlunparse(u._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as c:
+        c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        c.execute(f'CREATE DATABASE "{name}"')
+    return urlunparse(u._replace(path=f"/{name}"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """`registrar init && registrar demo && registrar serve --worker` in a fresh folder."""
+    work = tmp_path_factory.mktemp("site")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    env["REGISTRAR_DATA"] = str(work / "data")
+    env["REGISTRAR_DB"] = str(work / "registrar.sqlite3")
+    if PG:
+        env["DATABASE_URL"] = fresh_pg_database(PG, "registrar_browser")
+    registrar("init", env=env, cwd=work)
+    registrar("demo", env=env, cwd=work)
+    registrar(
+        "shell",
+        "-c",
+        f"from registrar.directory.models import User; u = User.objects.get(login={SCOPED[0]!r}); "
+        f"u.set_password({SCOPED[1]!r}); u.culture = 'en-GB'; u.save()",
+        env=env,
+        cwd=work,
+    )
+    port = free_port()
+    log = open(work / "serve.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "registrar.cli", "serve", "--port", str(port), "--worker"],
+        env=env,
+        cwd=work,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            urllib.request.urlopen(url + "/login/", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        raise RuntimeError((work / "serve.log").read_text())
+    (work / "completions.csv").write_text(GOOD_AND_BAD, encoding="utf-8")
+    yield {"url": url, "work": work}
+    os.killpg(proc.pid, 15)
+    proc.wait(20)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        b.close()
+
+
+class Shots:
+    """Numbered screenshots of one journey."""
+
+    def __init__(self, page, prefix: str):
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        self.page, self.prefix, self.n = page, prefix, 0
+
+    def __call__(self, name: str) -> None:
+        self.n += 1
+        self.page.screenshot(
+            path=ARTIFACTS / f"{self.prefix}-{self.n:02d}-{name}.png", full_page=True
+        )
+
+
+def sign_in(page, url, login, password):
+    page.goto(url + "/login/")
+    page.fill("#id_username", login)
+    page.fill("#id_password", password)
+    page.click("button[type=submit]")
+
+
+def wait_done(page) -> str:
+    """Wait for the job on the page to end (htmx polls it); its final status."""
+    page.wait_for_selector(
+        "[data-testid=job-status][data-status=done], [data-testid=job-status][data-status=failed]",
+        timeout=120_000,
+    )
+    return page.get_attribute("[data-testid=job-status]", "data-status")
+
+
+def test_import_through_every_step_then_undo(site, browser, tmp_path):
+    url = site["url"]
+    page = browser.new_page(viewport={"width": 1280, "height": 860}, accept_downloads=True)
+    shot = Shots(page, "admin")
+    page.goto(url + "/")
+    assert page.url.startswith(url + "/login/")
+    shot("sign-in")
+    sign_in(page, url, "admin", "admin")
+    page.wait_for_url(url + "/imports/")
+    assert page.locator("a.kind-title", has_text="Course completions").count() == 1
+    shot("imports")
+
+    page.click("a.kind-title:has-text('Course completions')")
+    page.wait_for_url(url + "/imports/completions/")
+    assert "user_email" in page.inner_text("table.grid")
+    shot("kind")
+
+    page.set_input_files("#file", str(site["work"] / "completions.csv"))
+    page.click("button.primary")
+    page.wait_for_url("**/uploads/**")
+    preview = page.inner_text("[data-testid=preview]")
+    assert "SAFE-101" in preview and "alice.martin@example.com" in preview
+    shot("first-row-and-options")
+
+    page.click("button[value=verify]")
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    assert "Verified" in page.inner_text("[data-testid=job-status]")
+    rejected = page.inner_text("[data-testid=rejected]")
+    assert "course_not_found" in rejected and "4" in rejected
+    shot("verified")
+
+    page.click("button:has-text('Import now')")
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    status = page.inner_text("[data-testid=job-status]")
+    assert "Imported" in status
+    assert page.inner_text("[data-testid=counts] td.c-rejected") == "1"
+    shot("imported")
+
+    with page.expect_download() as dl:
+        page.click("a:has-text('results')")
+    results = tmp_path / "results.csv"
+    dl.value.save_as(results)
+    text = results.read_text(encoding="utf-8-sig")
+    assert "course_not_found" in text and "rejected" in text
+
+    page.click("a:has-text('See in the history')")
+    page.wait_for_url("**/history/**")
+    shot("operation")
+    page.click("button:has-text('Check the undo')")
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    assert "Undo checked" in page.inner_text("[data-testid=job-status]")
+    shot("undo-checked")
+    page.click("button:has-text('Undo now')")
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    assert "Undone" in page.inner_text("[data-testid=job-status]")
+    shot("undone")
+
+    page.goto(url + "/history/")
+    history = page.inner_text("[data-testid=history]")
+    assert "undo #" in history and "completions" in history
+    shot("history")
+    page.close()
+
+
+def test_scoped_administrator_sees_only_their_organisation(site, browser):
+    url = site["url"]
+    # An unscoped operation by the site administrator, which the scoped one must not see.
+    admin = browser.new_page()
+    sign_in(admin, url, "admin", "admin")
+    admin.goto(url + "/history/")
+    first = admin.locator("[data-testid=history] tbody tr td a").first
+    admin_op = first.inner_text()
+    admin.close()
+
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    shot = Shots(page, "scoped")
+    sign_in(page, url, *SCOPED)
+    page.wait_for_url(url + "/imports/")
+    kinds = page.inner_text("main")
+    assert "Course completions" in kinds
+    assert "Catalogue" not in [t.strip() for t in page.locator("h2").all_inner_texts()]
+    shot("imports")
+
+    page.goto(url + "/history/")
+    ops = page.locator("[data-testid=history] tbody tr td:first-child a").all_inner_texts()
+    assert admin_op not in ops
+    shot("history")
+    response = page.goto(url + f"/history/{admin_op}/")
+    assert response.status == 404
+    shot("other-organisation-refused")
+
+    # Alice and Bob belong to ACME-EU: from ACME-CA, their rows are out of scope.
+    page.goto(url + "/imports/completions/")
+    page.set_input_files("#file", str(site["work"] / "completions.csv"))
+    page.click("button.primary")
+    page.wait_for_url("**/uploads/**")
+    page.click("button[value=verify]")
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    rejected = page.inner_text("[data-testid=rejected]")
+    assert rejected.count("out_of_scope") == 3  # the third row is also out of scope
+    shot("out-of-scope")
+    page.close()

@@ -74,7 +74,7 @@ def operations_for(user):
 
 
 def operation_for(user, op_id) -> Operation:
-    op = operations_for(user).filter(pk=op_id).select_related("scope").first()
+    op = operations_for(user).filter(pk=op_id).select_related("scope", "undo_of").first()
     if op is None:
         raise Refused(_("No such operation."), 404)
     return op

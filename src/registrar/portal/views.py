@@ -246,7 +246,7 @@ def job_rerun(request, job_id):
 @guarded
 @require_GET
 def history(request):
-    qs = access.operations_for(request.user).select_related("scope").order_by("-pk")
+    qs = access.operations_for(request.user).select_related("scope", "undo_of").order_by("-pk")
     name = request.GET.get("kind", "")
     if name:
         qs = qs.filter(name=name)

@@ -14,12 +14,14 @@ It prints, per case: rows, seconds, rows/s, the import process's peak memory, th
 nothing) and the number of database calls the import made (statements and COPYs; executemany
 counts once). With --scaling every case is also measured at N/10 rows in an equally fresh
 database: `growth` is (time for N / time for N/10) / 10, 1.0 when the time is linear in the rows.
+With BENCH_TOP_QUERIES=1 in the environment each import also prints its most frequent statements.
 
     python benchmarks/bench_kinds.py [--rows 100000] [--kinds a,b,...] [--db sqlite|postgres]
         [--pg-url URL] [--password-rows 10000] [--scaling] [--json PATH] [--keep]
 """
 
 import argparse
+import collections
 import csv
 import json
 import os
@@ -852,6 +854,12 @@ class Calls:
 
     def __init__(self):
         self.n = 0
+        self.top = collections.Counter() if os.environ.get("BENCH_TOP_QUERIES") else None
+
+    def count(self, sql) -> None:
+        self.n += 1
+        if self.top is not None:
+            self.top[str(sql)[:160]] += 1
 
     def install(self):
         from django.db import connection
@@ -865,14 +873,14 @@ class Calls:
                 orig = getattr(psycopg.Cursor, name)
 
                 def wrapped(cur, *a, _orig=orig, **k):
-                    self.n += 1
+                    self.count(a[0] if a else "")
                     return _orig(cur, *a, **k)
 
                 setattr(psycopg.Cursor, name, wrapped)
             return None
 
         def wrapper(execute, sql, params, many, context):
-            self.n += 1
+            self.count(sql)
             return execute(sql, params, many, context)
 
         return connection.execute_wrapper(wrapper)
@@ -900,6 +908,9 @@ def child(args) -> None:
             engine.Request(kind=case.kind, path=args.child, options=dict(case.options))
         )
         seconds = time.perf_counter() - t
+    if calls.top is not None:
+        for sql, k in calls.top.most_common(8):
+            log(f"{k:>9,}  {sql}")
     hwm = 0
     with open("/proc/self/status") as f:
         for line in f:

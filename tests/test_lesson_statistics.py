@@ -460,6 +460,29 @@ def test_course_completed_when_all_lessons_are_completed_or_passed_and_rolls_up(
     assert ProgrammeRecord.objects.get(user__login="amartin").status == "C"
 
 
+def test_roll_up_past_the_pairs_limit_filters_each_side_in_one_batch(
+    run_import, world, monkeypatch
+):
+    """More (user, course) combinations than pairs() lists one by one: the roll-up filters users
+    and courses separately, and the batch is applied whole, never row by row."""
+    from registrar.bulk import lookups
+
+    monkeypatch.setattr(lookups, "PAIRS_LIMIT", 0)
+    monkeypatch.setattr(engine, "_recover", lambda *a: pytest.fail("the batch failed"))
+    rep = run_import(
+        KIND,
+        H,
+        [
+            row("C1-L1", "C", "2024-05-02"),
+            row("C1-L2", "P", "2024-05-04", "70"),
+            row("C1-T1", "C", "2024-05-03", ilt="P"),
+        ],
+    )
+    assert results(rep) == [("created", "")] * 3
+    assert CurriculumRecord.objects.get(user__login="amartin").status == "C"
+    assert ProgrammeRecord.objects.get(user__login="amartin").status == "C"
+
+
 def test_a_failed_lesson_keeps_the_course_in_progress(run_import, world):
     rep = run_import(
         KIND,

@@ -585,7 +585,15 @@ def _process(
     live = [r for r in rows if r.result is None]
     if live:
         pre = {id(r): list(r.issues) for r in live if r.issues}
-        if _attempt(kind, ctx, live) is not None:
+        e = _attempt(kind, ctx, live)
+        if e is not None:
+            # Never expected: the slow path that follows must show in the server log.
+            log.warning(
+                "%s import: a batch of %s rows failed; isolating the rows",
+                kind.name,
+                len(live),
+                exc_info=(type(e), e, e.__traceback__),
+            )
             _recover(kind, ctx, live, pre)
     rep.rows(rows)
 

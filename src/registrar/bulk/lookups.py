@@ -12,6 +12,7 @@ from registrar.directory.models import Organisation, User
 
 IN_CHUNK = 900  # for callers that build their own `__in` filters
 RAW_CHUNK = 10_000  # parameters per raw IN list (SQLite allows 32,766, PostgreSQL 65,535)
+PAIRS_LIMIT = 50_000  # past this many combinations, pairs() filters each side instead
 
 
 def chunks(values, size: int = IN_CHUNK):
@@ -42,10 +43,14 @@ def _in_sql(model, field: str, part: list) -> tuple[str, list]:
 
 
 def _in(model, field: str, part: list, *fields):
-    where, params = _in_sql(model, field, part)
-    if connection.vendor == "postgresql" and not any("__" in n for n in (field, *fields)):
-        return _pg_select(model, [field, *fields], where, params)
-    return model._base_manager.extra(where=[where], params=params).values(field, *fields)
+    return _select(model, [field, *fields], *_in_sql(model, field, part))
+
+
+def _select(model, names: list[str], where: str, params: list):
+    """Rows of `model` matching a raw WHERE clause, as dicts of `names`."""
+    if connection.vendor == "postgresql" and not any("__" in n for n in names):
+        return _pg_select(model, names, where, params)
+    return model._base_manager.extra(where=[where], params=params).values(*names)
 
 
 def _pg_select(model, names: list[str], where: str, params: list) -> list[dict]:
@@ -126,19 +131,20 @@ def pairs(model, left: str, right: str, lefts, rights, *fields) -> dict[tuple, d
     rights = {x for x in rights if x is not None}
     return (
         exact_pairs(model, left, right, [(a, b) for a in lefts for b in rights], *fields)
-        if len(lefts) * len(rights) <= 50_000
+        if len(lefts) * len(rights) <= PAIRS_LIMIT
         else _cross(model, left, right, lefts, rights, *fields)
     )
 
 
 def _cross(model, left, right, lefts, rights, *fields) -> dict[tuple, dict]:
+    """Rows for every (left, right) combination, when there are too many to list as pairs."""
     out = {}
     for part in chunks(lefts, RAW_CHUNK // 2):
+        lwhere, lparams = _in_sql(model, left, part)
         for rpart in chunks(rights, RAW_CHUNK // 2):
-            where, params = _in_sql(model, right, rpart)
-            for row in _in(model, left, part, right, "id", *fields).extra(
-                where=[where], params=params
-            ):
+            rwhere, rparams = _in_sql(model, right, rpart)
+            names = ["id", left, right, *fields]
+            for row in _select(model, names, f"{lwhere} AND {rwhere}", lparams + rparams):
                 out[(row[left], row[right])] = row
     return out
 

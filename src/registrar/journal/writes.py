@@ -107,7 +107,7 @@ def _adapters(model) -> list:
     return _ADAPTERS[key]
 
 
-def _copy(table: str, columns: list[str], rows: list[list]) -> None:
+def _copy(table: str, columns: list[str], rows) -> None:
     """PostgreSQL: COPY the rows in (the fastest way in, an order of magnitude over INSERTs)."""
     cols = ", ".join(f'"{c}"' for c in columns)
     with connection.cursor() as c:
@@ -140,6 +140,29 @@ def allocate_ids(model, n: int) -> list[int]:
         return list(range(start, start + n))
 
 
+def _literal(v) -> str | None:
+    """A constant as SQLite SQL text, or None when it must stay a parameter."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, str) and "\x00" not in v:
+        return "'" + v.replace("'", "''") + "'"
+    return None
+
+
+def _column_values(rows: list[dict], attname: str, default, const) -> list:
+    """One column of the rows: the row's value, else the field's default."""
+    try:
+        return [r[attname] for r in rows]
+    except KeyError:
+        if default:
+            return [r[attname] if attname in r else default() for r in rows]
+        return [r.get(attname, const) for r in rows]
+
+
 def insert(
     model, rows: list[dict], op: Operation, row_numbers: list[int] | None = None
 ) -> list[int]:
@@ -148,33 +171,40 @@ def insert(
         return []
     fields = _fields(model)
     ids = [r.pop("id") for r in rows] if "id" in rows[0] else allocate_ids(model, len(rows))
-    cols = ", ".join(f'"{f.column}"' for f in fields)
-    marks = ", ".join(["%s"] * (len(fields) + 1))
-    sql = f'INSERT INTO "{model._meta.db_table}" ("id", {cols}) VALUES ({marks})'
-    # One getter per column, chosen once: the row's value or the default, then the adapter.
-    given = set().union(*rows) | {"op"}
-    getters = []
+    opk = op.pk
+    for row in rows:
+        row["op"] = opk
+    # Built column by column (a getter chosen once per column), then zipped into rows.
+    given = set().union(*rows)
+    columns, constants = [ids], []
     for attname, adapt, default, const in _adapters(model):
         if attname not in given and default is None:
-            getters.append((None, adapt(const) if adapt else const, None, None, None))
-        else:
-            getters.append((attname, None, adapt, default, const))
-    opk = op.pk
-    params = []
-    append = params.append
-    for pk, row in zip(ids, rows, strict=True):
-        row["op"] = opk
-        values = [pk]
-        for attname, fixed, adapt, default, const in getters:
-            if attname is None:
-                values.append(fixed)
-                continue
-            v = row[attname] if attname in row else default() if default else const
-            values.append(adapt(v) if adapt else v)
-        append(values)
+            columns.append(None)
+            constants.append(adapt(const) if adapt else const)
+            continue
+        values = _column_values(rows, attname, default, const)
+        columns.append(list(map(adapt, values)) if adapt else values)
+        constants.append(None)
+    table = model._meta.db_table
+    names = ["id", *(f.column for f in fields)]
     if connection.vendor == "postgresql":
-        _copy(model._meta.db_table, ["id", *(f.column for f in fields)], params)
+        # A column COPY leaves out is NULL (no database defaults): only non-NULL constants go in.
+        keep = [i for i, c in enumerate(columns) if c is not None or constants[i - 1] is not None]
+        for i in keep:
+            if columns[i] is None:
+                columns[i] = [constants[i - 1]] * len(ids)
+        _copy(table, [names[i] for i in keep], zip(*(columns[i] for i in keep), strict=True))
     else:
+        # SQLite binds every parameter of every row: constant columns go into the SQL instead.
+        marks = ["%s"]
+        for i, const in enumerate(constants, 1):
+            lit = _literal(const) if columns[i] is None else None
+            if columns[i] is None and lit is None:
+                columns[i] = [const] * len(ids)
+            marks.append(lit or "%s")
+        cols = ", ".join(f'"{c}"' for c in names)
+        sql = f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join(marks)})'
+        params = list(zip(*(c for c in columns if c is not None), strict=True))
         with connection.cursor() as c:
             for i in range(0, len(params), CHUNK * 5):
                 c.executemany(sql, params[i : i + CHUNK * 5])

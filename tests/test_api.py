@@ -414,10 +414,23 @@ def test_run_takes_options_and_all_or_nothing(world, api):
     assert CourseRecord.objects.count() == 0
 
 
-def test_unknown_option_fails_the_job_with_invalid_option(api):
-    job = api["admin"].start("run", options={"colour": "blue"})
-    assert job["status"] == "failed"
-    assert job["error"].startswith("invalid_option") and "colour" in job["error"]
+def test_unknown_or_wrong_option_is_refused_with_400_before_any_job(api):
+    up = api["admin"].upload().json()
+    for options, words in (
+        ({"colour": "blue"}, "colour"),
+        ({"header": "perhaps"}, "header"),
+        ({"delimiter": "|"}, "delimiter"),
+    ):
+        r = api["admin"].post(f"/api/uploads/{up['id']}/run", {"options": options})
+        assert r.status_code == 400, r.content
+        assert "invalid_option" in r.json()["detail"] and words in r.json()["detail"]
+    assert Job.objects.count() == 0
+
+
+def test_boolean_and_number_options_are_taken_as_json_values(api):
+    job = api["admin"].start("verify", options={"header": True})
+    assert job["status"] == "done" and job["result"]["created"] == 2
+    assert Job.objects.get(pk=job["id"]).options == {"header": "yes"}
 
 
 def test_unusable_file_fails_the_job_with_its_code(api):

@@ -845,6 +845,8 @@ def test_unknown_option_is_refused(world, tmp_path):
     assert file_error(path, options={"colour": "red"}).code == "invalid_option"
     assert file_error(path, options={"delimiter": "|"}).code == "invalid_option"
     assert file_error(path, options={"header": "perhaps"}).code == "invalid_option"
+    e = file_error(path, options={"encoding": "klingon"})
+    assert (e.code, e.params["option"]) == ("invalid_option", "encoding")
     assert not Operation.objects.exists()
 
 

@@ -297,6 +297,17 @@ def test_another_users_upload_is_404(world):
     assert Job.objects.count() == 0
 
 
+def test_a_wrong_option_is_refused_at_once_with_its_reason(world):
+    c = signed_in("admin")
+    up = uploaded(c)
+    r = c.post(
+        f"/uploads/{up.pk}/", {**DEFAULT_OPTIONS, "opt_encoding": "klingon", "action": "run"}
+    )
+    assert r.status_code == 400
+    assert "invalid_option" in text(r) and "encoding" in text(r)
+    assert Job.objects.count() == 0
+
+
 def test_options_form_as_shown_verifies_the_file(world):
     c = signed_in("admin")
     up = uploaded(c)

@@ -94,7 +94,7 @@ class UploadOut(Schema):
 
 
 class RunIn(Schema):
-    options: dict[str, str] = {}
+    options: dict[str, str | bool | int] = {}
     all_or_nothing: bool = False
     scope: str = ""
 

@@ -5,6 +5,7 @@ The whole import runs in one transaction: verify-only and all-or-nothing roll it
 verified plan and the real run give the same per-row results.
 """
 
+import codecs
 import logging
 import os
 import shutil
@@ -164,6 +165,13 @@ def parse_options(kind: ImportKind, raw: dict[str, str]) -> dict:
             raise FileError("invalid_option", option=name, reason=str(e)) from None
     if out["delimiter"] == "tab":
         out["delimiter"] = "\t"
+    if out["encoding"]:
+        try:
+            codecs.lookup(out["encoding"])
+        except LookupError:
+            raise FileError(
+                "invalid_option", option="encoding", reason=f"unknown encoding {out['encoding']!r}"
+            ) from None
     return out
 
 

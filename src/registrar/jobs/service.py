@@ -74,6 +74,13 @@ def preview(upload: Upload, options: dict | None = None) -> dict:
         return {"error": {"code": e.code, "message": CODES[e.code].format(**e.params)}}
 
 
+def option_text(value) -> str:
+    """An option value as the engine reads it: booleans as yes/no, numbers as their digits."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
 def start_import(
     user,
     upload: Upload,
@@ -82,13 +89,20 @@ def start_import(
     all_or_nothing: bool = False,
     scope: str = "",
 ) -> Job:
-    """Queue an import (or its verification) of an upload; the worker runs it."""
+    """Queue an import (or its verification) of an upload; the worker runs it.
+    Options are checked here, so that a wrong one is refused at once rather than by the job."""
+    options = {k: option_text(v) for k, v in options.items()}
+    kind = engine.get_kind(upload.kind)
+    try:
+        kind.check_options(engine.parse_options(kind, options))
+    except FileError as e:
+        raise Refused(f"{e.code}: {CODES[e.code].format(**e.params)}") from None
     job = Job.objects.create(
         user_id=user.pk,
         what=Job.IMPORT,
         kind=upload.kind,
         upload=upload,
-        options={k: str(v) for k, v in options.items()},
+        options=options,
         verify_only=verify_only,
         all_or_nothing=all_or_nothing,
         scope=scope or "",

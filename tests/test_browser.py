@@ -257,3 +257,27 @@ def test_scoped_administrator_sees_only_their_organisation(site, browser):
     assert rejected.count("out_of_scope") == 3  # the third row is also out of scope
     shot("out-of-scope")
     page.close()
+
+
+def test_forgot_and_set_password_pages_in_french_at_a_phone_width(site, browser):
+    """Issue 10, item 13: the pages a mailed link leads to exist, in the portal's style, in the
+    reader's language; a link that does not work says so and offers a new one."""
+    url = site["url"]
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
+    page = context.new_page()
+    shot = Shots(page, "password")
+    page.goto(url + "/login/")
+    page.click("a[href='/forgot-password/']")
+    page.wait_for_url(url + "/forgot-password/")
+    assert "Mot de passe oublié" in page.inner_text("h1")
+    shot("forgot-fr-phone")
+    page.fill("#id_email", "nobody@example.com")
+    page.click("button[type=submit]")
+    page.wait_for_url(url + "/forgot-password/sent/")
+    assert page.locator("[data-testid=reset-sent]").count() == 1
+    shot("sent-fr-phone")
+    page.goto(url + "/set-password/MQ/not-a-token/")
+    text = page.inner_text("main")
+    assert "Ce lien ne fonctionne pas" in text and "Demander un nouveau lien" in text
+    shot("bad-link-fr-phone")
+    context.close()

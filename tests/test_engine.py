@@ -316,7 +316,7 @@ def test_results_file_is_the_input_plus_row_result_codes_message(world, tmp_path
             "NOPE",
             "alice@example.com",
             "2024-06-15",
-            "=1+1",
+            "'=1+1",  # escaped: a spreadsheet would evaluate it (issue 10, item 12)
             "3",
             "rejected",
             "course_not_found",

@@ -113,9 +113,22 @@ def test_upload_of_an_unknown_file_type_is_refused(world):
         upload(world.admin, name="completions.exe")
 
 
-def test_worker_command_runs_queued_jobs(world):
+def test_worker_command_runs_queued_jobs(world, settings):
+    settings.SECRET_KEY = "a-key-of-this-installation"  # the worker refuses the published one
     job = service.start_import(world.admin, upload(world.admin), {}, verify_only=True)
     with patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
         call_command("worker", batch=True, verbosity=0)
     job.refresh_from_db()
     assert job.status == "done"
+
+
+def test_task_rows_live_in_the_jobs_database_on_sqlite():
+    """Queueing a job or claiming one never waits for a running import's write lock on the main
+    SQLite file (django-tasks-db's app label is django_tasks_database, not django_tasks_db)."""
+    from django_tasks_db.models import DBTaskResult
+
+    from registrar.routers import JobsRouter, separate_jobs_db
+
+    want = "jobs" if separate_jobs_db() else None
+    assert JobsRouter().db_for_write(DBTaskResult) == want
+    assert JobsRouter().allow_migrate("jobs", "django_tasks_database") is separate_jobs_db()

@@ -526,7 +526,7 @@ def test_a_before_value_the_writer_did_not_load_is_journalled_from_the_database(
 
     root = Organisation.objects.get(extid="ROOT")
     op = service.start_operation("action", "test")
-    writes.update(Organisation, [(root.pk, {"city": "Brest"}, {}, None)], op)
+    writes.update(Organisation, [(root.pk, {"city": "Brest"}, {"op": root.op}, None)], op)
     service.finish_operation(op, Operation.Status.DONE, updated=1)
     ch = Change.objects.get(operation=op)
     assert (ch.before, ch.after) == ({"city": "Paris", "op": None}, {"city": "Brest"})

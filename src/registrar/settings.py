@@ -7,7 +7,10 @@ from urllib.parse import unquote, urlparse
 BASE_DIR = Path(__file__).resolve().parent
 DATA_DIR = Path(os.environ.get("REGISTRAR_DATA", Path.cwd() / "registrar-data"))
 
-SECRET_KEY = os.environ.get("REGISTRAR_SECRET_KEY", "dev-only-insecure-key-change-me")
+# The key anyone can read in this file: fine for tests and debugging, refused by `serve` and
+# `worker` otherwise (registrar.core.security).
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me"
+SECRET_KEY = os.environ.get("REGISTRAR_SECRET_KEY", DEV_SECRET_KEY)
 DEBUG = os.environ.get("REGISTRAR_DEBUG", "") == "1"
 ALLOWED_HOSTS = os.environ.get("REGISTRAR_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",")
 
@@ -62,6 +65,9 @@ TEMPLATES = [
 WSGI_APPLICATION = "registrar.wsgi.application"
 
 
+DB_TIMEOUT = float(os.environ.get("REGISTRAR_DB_TIMEOUT", "30"))
+
+
 def database_from_env() -> dict:
     """The default database: PostgreSQL from DATABASE_URL, else a SQLite file."""
     url = os.environ.get("DATABASE_URL")
@@ -86,7 +92,8 @@ def database_from_env() -> dict:
             # lock at BEGIN so two writers queue instead of failing mid-transaction.
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768; PRAGMA temp_store=MEMORY;",
             "transaction_mode": "IMMEDIATE",
-            "timeout": 30,
+            # How long a writer waits for another's write lock before `database_busy`.
+            "timeout": DB_TIMEOUT,
         },
     }
 
@@ -152,8 +159,6 @@ DEFAULT_FROM_EMAIL = os.environ.get("REGISTRAR_MAIL_FROM", "registrar@localhost"
 # Bulk jobs: 0 means no row limit (the seeds' 5,000-row cap is not copied).
 REGISTRAR_MAX_ROWS = int(os.environ.get("REGISTRAR_MAX_ROWS", "0"))
 REGISTRAR_BATCH_SIZE = int(os.environ.get("REGISTRAR_BATCH_SIZE", "5000"))
-# An .xlsx is a zip: refuse one that would inflate past this many bytes.
-REGISTRAR_MAX_UNZIPPED_BYTES = int(os.environ.get("REGISTRAR_MAX_UNZIPPED_BYTES", str(4 << 30)))
 # Argon2 settings for bulk-imported passwords; upgraded at first sign-in.
 REGISTRAR_BULK_ARGON2 = {"time_cost": 1, "memory_cost": 8192, "parallelism": 1}
 
@@ -163,3 +168,103 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "loggers": {"registrar": {"handlers": ["console"], "level": "WARNING"}},
 }
+
+# --- jobs: supervision and retention (issue 10) ---
+# A running job's worker writes a heartbeat every REGISTRAR_JOB_HEARTBEAT seconds; a job whose
+# heartbeat is older than REGISTRAR_JOB_STALE seconds is failed by the reaper (worker dead).
+REGISTRAR_JOB_HEARTBEAT = float(os.environ.get("REGISTRAR_JOB_HEARTBEAT", "5"))
+REGISTRAR_JOB_STALE = float(os.environ.get("REGISTRAR_JOB_STALE", "60"))
+# Uploads are deleted once imported, and all of them after this many hours.
+REGISTRAR_UPLOAD_RETENTION_HOURS = float(os.environ.get("REGISTRAR_UPLOAD_RETENTION_HOURS", "24"))
+# Results, rejects and log files of operations finished this many days ago are deleted (0: never).
+REGISTRAR_OPERATION_FILE_RETENTION_DAYS = float(
+    os.environ.get("REGISTRAR_OPERATION_FILE_RETENTION_DAYS", "90")
+)
+# How often a worker runs the purge, in seconds (0: only `registrar purge`).
+REGISTRAR_PURGE_INTERVAL = float(os.environ.get("REGISTRAR_PURGE_INTERVAL", "3600"))
+
+# --- spreadsheets (issue 10) ---
+# Every spreadsheet is parsed in a child process (registrar.bulk.io.sheets) within these bounds;
+# a file past one is refused with file_too_large naming it (0: no limit).
+# An .xlsx or .ods is a zip: refuse one whose members would inflate past this many bytes.
+REGISTRAR_MAX_UNZIPPED_BYTES = int(os.environ.get("REGISTRAR_MAX_UNZIPPED_BYTES", str(2 << 30)))
+# Cells of the first sheet: declared (<dimension>), then counted while reading.
+REGISTRAR_MAX_SHEET_CELLS = int(os.environ.get("REGISTRAR_MAX_SHEET_CELLS", "20000000"))
+# Columns a row may reach (1,024 is column AMJ).
+REGISTRAR_MAX_SHEET_COLUMNS = int(os.environ.get("REGISTRAR_MAX_SHEET_COLUMNS", "1024"))
+# The reading child's address space (MB) and processor time (seconds).
+REGISTRAR_SHEET_MEMORY_MB = int(os.environ.get("REGISTRAR_SHEET_MEMORY_MB", "1024"))
+REGISTRAR_SHEET_CPU_SECONDS = int(os.environ.get("REGISTRAR_SHEET_CPU_SECONDS", "300"))
+
+# --- accounts: sign-in, throttling, password links, HTTPS, secret key (issue 10) ---
+# The installation's secret key: REGISTRAR_SECRET_KEY, else the file `registrar init` writes
+# (DATA_DIR/secret-key, mode 0600), else the published development key that `serve` and
+# `worker` refuse outside debug.
+SECRET_KEY_FILE = Path(os.environ.get("REGISTRAR_SECRET_KEY_FILE", DATA_DIR / "secret-key"))
+if not os.environ.get("REGISTRAR_SECRET_KEY"):
+    try:
+        SECRET_KEY = SECRET_KEY_FILE.read_text(encoding="utf-8").strip() or DEV_SECRET_KEY
+    except OSError:
+        SECRET_KEY = DEV_SECRET_KEY
+
+# Links in mails (set-password, reset) start with this address.
+REGISTRAR_BASE_URL = os.environ.get("REGISTRAR_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+CSRF_TRUSTED_ORIGINS = ["{0.scheme}://{0.netloc}".format(urlparse(REGISTRAR_BASE_URL))]
+# A set-password link (welcome or forgot-password mail) works this many hours, once.
+PASSWORD_RESET_TIMEOUT = int(float(os.environ.get("REGISTRAR_PASSWORD_LINK_HOURS", "72")) * 3600)
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": int(os.environ.get("REGISTRAR_PASSWORD_MIN_LENGTH", "10"))},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+# Sign-in goes through a backend that counts failures (registrar.core.throttle) in a database
+# cache whose table lives in the jobs database (registrar.routers).
+AUTHENTICATION_BACKENDS = ["registrar.portal.auth.ThrottledModelBackend"]
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "registrar_throttle",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+}
+# Failures counted within `window` seconds; a key past its limit is refused for `lockout`
+# seconds, even with the right password or token (0: no limit).
+REGISTRAR_THROTTLE = {
+    "window": float(os.environ.get("REGISTRAR_THROTTLE_WINDOW", "900")),
+    "lockout": float(os.environ.get("REGISTRAR_THROTTLE_LOCKOUT", "900")),
+    "signin_account": int(os.environ.get("REGISTRAR_SIGNIN_FAILURES_PER_ACCOUNT", "10")),
+    "signin_address": int(os.environ.get("REGISTRAR_SIGNIN_FAILURES_PER_ADDRESS", "30")),
+    "token_address": int(os.environ.get("REGISTRAR_TOKEN_FAILURES_PER_ADDRESS", "30")),
+    "reset_address": int(os.environ.get("REGISTRAR_RESETS_PER_ADDRESS", "10")),
+    "reset_email": int(os.environ.get("REGISTRAR_RESETS_PER_EMAIL", "3")),
+}
+# Behind one reverse proxy: trust its X-Forwarded-Proto (HTTPS) and the address it appends
+# last to X-Forwarded-For (the client address that failures are counted by).
+REGISTRAR_BEHIND_PROXY = os.environ.get("REGISTRAR_BEHIND_PROXY", "") == "1"
+
+
+def https_settings(env) -> dict:
+    """Django's settings for a deployment over HTTPS (REGISTRAR_HTTPS=1): secure session and
+    CSRF cookies, HSTS, HTTP redirected to HTTPS; and the proxy's scheme header when trusted."""
+    out: dict = {}
+    if env.get("REGISTRAR_HTTPS", "") == "1":
+        out |= {
+            "SESSION_COOKIE_SECURE": True,
+            "CSRF_COOKIE_SECURE": True,
+            "SECURE_SSL_REDIRECT": env.get("REGISTRAR_SSL_REDIRECT", "1") == "1",
+            "SECURE_HSTS_SECONDS": int(env.get("REGISTRAR_HSTS_SECONDS", "31536000")),
+            "SECURE_HSTS_INCLUDE_SUBDOMAINS": env.get("REGISTRAR_HSTS_SUBDOMAINS", "") == "1",
+        }
+    if env.get("REGISTRAR_BEHIND_PROXY", "") == "1":
+        out["SECURE_PROXY_SSL_HEADER"] = ("HTTP_X_FORWARDED_PROTO", "https")
+    return out
+
+
+REGISTRAR_HTTPS = os.environ.get("REGISTRAR_HTTPS", "") == "1"
+globals().update(https_settings(os.environ))

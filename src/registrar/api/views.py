@@ -2,18 +2,21 @@
 and the same scopes as the pages. OpenAPI at /api/docs."""
 
 import os
+import shutil
 from datetime import datetime
 from typing import Literal
 from uuid import UUID
 
 from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import ngettext
 from ninja import File, Form, NinjaAPI, Schema, UploadedFile
-from ninja.errors import HttpError
+from ninja.errors import HttpError, Throttled
 from ninja.security import HttpBearer
 
 from registrar.bulk.docs import kind_reference, template_file
-from registrar.jobs import access, service
+from registrar.core import throttle
+from registrar.jobs import access, service, supervision
 from registrar.jobs.models import Job
 from registrar.journal.models import Operation
 
@@ -21,11 +24,21 @@ from .models import ApiToken, digest
 
 
 class TokenAuth(HttpBearer):
-    """`Authorization: Bearer rgt_…`: the token's hash is looked up; the user must be active."""
+    """`Authorization: Bearer rgt_…`: the token's hash is looked up; the user must be active
+    today. Unknown and revoked tokens are counted per client address: past the limit
+    (REGISTRAR_TOKEN_FAILURES_PER_ADDRESS a window) the address is answered 429, with
+    Retry-After, until the lock ends, even with a valid token."""
 
     def authenticate(self, request, token):
+        per_address, address = throttle.rule("token_address"), throttle.client_address(request)
+        wait = throttle.retry_after(per_address, address)
+        if wait:
+            raise Throttled(wait)
         row = ApiToken.objects.filter(key_hash=digest(token), revoked=False).first()
-        user = row and row.user
+        if row is None:
+            throttle.fail(per_address, address)
+            return None
+        user = row.user
         if user is None or not user.is_active:
             return None
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
@@ -41,6 +54,26 @@ api = NinjaAPI(
     auth=TokenAuth(),
     urls_namespace="api",
 )
+
+
+@api.exception_handler(Throttled)
+def too_many_failures(request, exc: Throttled):
+    """429 with Retry-After (whole seconds) for an address locked by TokenAuth."""
+    wait = int(exc.wait or 1)
+    response = api.create_response(
+        request,
+        {
+            "detail": ngettext(
+                "Too many failed token attempts. Try again in %(seconds)s second.",
+                "Too many failed token attempts. Try again in %(seconds)s seconds.",
+                wait,
+            )
+            % {"seconds": wait}
+        },
+        status=429,
+    )
+    response["Retry-After"] = str(wait)
+    return response
 
 
 def guarded(fn):
@@ -117,8 +150,10 @@ class JobOut(Schema):
     operation: int | None
     result: dict
     error: str
+    hint: str
     created_at: datetime
     finished_at: datetime | None
+    heartbeat_at: datetime | None
 
 
 class OperationOut(Schema):
@@ -159,8 +194,10 @@ def _job(job: Job) -> dict:
         "operation": job.operation_id,
         "result": job.result,
         "error": job.error,
+        "hint": supervision.waiting_hint(job),
         "created_at": job.created_at,
         "finished_at": job.finished_at,
+        "heartbeat_at": job.heartbeat_at,
     }
 
 
@@ -214,13 +251,32 @@ def get_template(request, kind: str, format: Literal["csv", "xlsx"] = "csv"):
     return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{k.name}.{format}")
 
 
-@api.post("/uploads", response={201: UploadOut}, tags=["imports"])
+class RefusedFileOut(Schema):
+    detail: str
+    code: str = ""
+    message: str = ""
+
+
+# A file the preview cannot read at all is refused (400) rather than kept with an error.
+UNREADABLE = ("file_too_large", "unreadable_file")
+
+
+@api.post("/uploads", response={201: UploadOut, 400: RefusedFileOut}, tags=["imports"])
 @guarded
 def create_upload(request, kind: Form[str], file: File[UploadedFile]):
-    """Send a CSV or spreadsheet for a kind; the answer shows how its first row is read."""
+    """Send a CSV or spreadsheet for a kind; the answer shows how its first row is read.
+    A file that cannot be read (file_too_large, unreadable_file) is refused with 400, its code
+    and message, and is not kept."""
     access.kind_for(request.auth, kind)
     up = service.save_upload(request.auth, kind, file.chunks(), file.name or "upload.csv")
-    return 201, _upload(up)
+    body = _upload(up)
+    error = body["preview"].get("error")
+    if error and error["code"] in UNREADABLE:
+        shutil.rmtree(os.path.dirname(up.path), ignore_errors=True)
+        up.delete()
+        detail = f"{error['code']}: {error['message']}"
+        return 400, {"detail": detail, "code": error["code"], "message": error["message"]}
+    return 201, body
 
 
 def _upload(up, options=None) -> dict:
@@ -267,8 +323,9 @@ def run_upload(request, upload_id: UUID, body: RunIn):
 @api.get("/jobs/{job_id}", response=JobOut, tags=["jobs"])
 @guarded
 def get_job(request, job_id: UUID):
-    """A job's status and live progress: rows done, rate, time left; its operation once done."""
-    return _job(access.job_for(request.auth, job_id))
+    """A job's status and live progress: rows done, rate, time left; its operation once done.
+    A job whose worker stopped answers failed with why; `hint` says when no worker runs."""
+    return _job(supervision.reap_if_stale(access.job_for(request.auth, job_id)))
 
 
 @api.get("/operations", response=list[OperationOut], tags=["history"])
@@ -308,11 +365,9 @@ def get_rows(
 @api.get("/operations/{op_id}/files/{name}", tags=["history"], response={200: None})
 @guarded
 def get_file(request, op_id: int, name: Literal["results", "rejects", "log"]):
-    """Download the results, rejects or log file."""
+    """Download the results, rejects or log file (410 once deleted after the retention)."""
     op = access.operation_for(request.auth, op_id)
-    path = getattr(op, f"{name}_path")
-    if not path or not os.path.exists(path):
-        raise service.Refused("This operation has no such file.", 404)
+    path = service.operation_file(op, name)
     return FileResponse(open(path, "rb"), as_attachment=True, filename=os.path.basename(path))
 
 

@@ -17,7 +17,7 @@ class Code:
 
     def format(self, **params) -> str:
         try:
-            return str(self.message).format(**params)
+            return str(self.message).format(**{"detail": "", **params})
         except (KeyError, IndexError):
             return str(self.message)
 
@@ -53,6 +53,21 @@ code(
 )
 code("empty_file", ERROR, _("The file has no data rows"))
 code("invalid_option", ERROR, _("Option {option}: {reason}"))
+code("file_too_large", ERROR, _("The file is too large to read: {reason}"))
+code(
+    "unbalanced_quote",
+    ERROR,
+    _(
+        "Line {line}: a quoted field opens here and runs over {lines} lines, taking in what look like {rows} more rows: a quote is missing, or a quote inside a value is not doubled"
+    ),
+)
+code(
+    "database_busy",
+    ERROR,
+    _(
+        "The database is busy: another import or undo is writing and did not finish within {seconds} seconds. Run this again when it ends, or wait longer with REGISTRAR_DB_TIMEOUT=SECONDS"
+    ),
+)
 
 # Values.
 code("missing_value", ERROR, _("Column {column} is required and is empty"))
@@ -60,7 +75,7 @@ code(
     "invalid_date",
     ERROR,
     _(
-        "Column {column}: {value!r} is not a date (use YYYY-MM-DD, YYYY/MM/DD or ISO 8601 with a time)"
+        "Column {column}: {value!r} is not a date{detail} (use YYYY-MM-DD, YYYY/MM/DD or ISO 8601 with a time)"
     ),
 )
 code("future_date", ERROR, _("Column {column}: {value!r} is in the future"))
@@ -107,6 +122,20 @@ code("audience_not_found", ERROR, _("No audience is named {value!r}"))
 code("credit_type_not_found", ERROR, _("No credit type is named {value!r}"))
 code("session_not_found", ERROR, _("No classroom session has the id {value!r}"))
 code("out_of_scope", ERROR, _("{what} is outside the organisations you may change"))
+code(
+    "role_not_grantable",
+    ERROR,
+    _(
+        "Your roles cannot grant (or take away) role {role!r} on {scope}: that needs every permission of the role, over a scope that contains it"
+    ),
+)
+code(
+    "privileged_user",
+    ERROR,
+    _(
+        "User {value!r} holds role {role!r} on {scope}, which your roles could not grant: only an administrator who could grant it may change this user"
+    ),
+)
 code("login_in_use", ERROR, _("Login {value!r} already belongs to another user"))
 code("extid_in_use", ERROR, _("External id {value!r} already belongs to another user"))
 code("uuid_in_use", ERROR, _("UUID {value!r} already belongs to another item"))
@@ -283,6 +312,9 @@ FIX = {
     "import_locked": "Wait for the running import; if it crashed, an administrator runs `registrar unlock KIND`.",
     "empty_file": "Add a header row and at least one data row.",
     "invalid_option": "Check the option's name and value in docs/formats.md.",
+    "file_too_large": "Split the file, save the sheet without empty formatted cells far from the data, or ask an operator to raise the limit named in the message (docs/decisions.md, Spreadsheet limits).",
+    "unbalanced_quote": 'Open the file in a text editor at that line: close the quote, or double a quote that is part of a value (""), then import again.',
+    "database_busy": "Wait for the running import or undo to end (`registrar history`), then run the command again.",
     "missing_value": "Fill the cell: the column is required.",
     "invalid_date": "Write the date as 2024-06-15, 2024/06/15 or 2024-06-15T14:30:00+10:00.",
     "future_date": "Use a date that has already passed.",
@@ -313,6 +345,8 @@ FIX = {
     "credit_type_not_found": "Create the credit type first, or fix its name.",
     "session_not_found": "Check the classroom session's id.",
     "out_of_scope": "Ask an administrator whose scope covers that organisation.",
+    "role_not_grantable": "Ask an administrator who holds that role's permissions over that scope (a site administrator for the Site administrator role).",
+    "privileged_user": "Ask an administrator who could grant that user's roles to make the change.",
     "login_in_use": "Choose another login, or match on extid to rename the existing user.",
     "extid_in_use": "Each user needs a different external id.",
     "uuid_in_use": "Leave the uuid empty (one is generated) or use the item's own.",

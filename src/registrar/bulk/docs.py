@@ -67,6 +67,21 @@ def _formats_md() -> str:
         "Every import writes three files: the **results** (the input as given plus `row`, `result`, `codes`, `message`), the "
         "**rejects** (only rejected rows, in the input's own columns and separator, ready to fix and import again; password "
         "cells are left empty) and the **log** (one line per error or warning, with its row number). Codes: docs/codes.md.",
+        "",
+        "In a CSV results file, every cell that a spreadsheet would evaluate as a formula (it begins with `=`, `+`, `-`, `@`, "
+        "a tab or a carriage return) gets a leading `'`, input cells included: `=HYPERLINK(...)` reads `'=HYPERLINK(...)`. "
+        "The rejects file keeps every cell as typed, so that it imports again once fixed: open it in a text editor, or "
+        "import it into a spreadsheet as text, rather than double-clicking it. An .xlsx results file needs no escaping: "
+        "its cells are written as text, which no spreadsheet evaluates. Cells of a row beyond the header's columns are "
+        "ignored by the import and left out of the results file. The log keeps each entry on one line (line breaks and "
+        "tabs inside values become spaces).",
+        "",
+        "A CSV record whose quoted cell runs over several lines and takes in what look like whole rows (lines with as "
+        "many separators as a row) refuses the file with `unbalanced_quote`, naming the line where the quote opened: a "
+        "quote left open would otherwise merge the following rows into one cell. A multi-line cell such as an address "
+        "is read as usual. Dates run from 1900-01-01 to 9999-12-31 (9999-12-30 for a moment with a time, whose time "
+        "zone could carry it past the calendar's end); numbers are plain ASCII digits with a point or comma and an "
+        "exponent of at most three digits.",
     ]
     for kind in KINDS.values():
         out += ["", f"## {kind.name}", "", str(kind.description), ""]

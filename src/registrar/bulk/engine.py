@@ -5,7 +5,6 @@ The whole import runs in one transaction: verify-only and all-or-nothing roll it
 verified plan and the real run give the same per-row results.
 """
 
-import codecs
 import logging
 import os
 import shutil
@@ -15,18 +14,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils.translation import gettext_lazy
 
+from registrar.directory import permissions, tree
 from registrar.directory.models import Organisation
-from registrar.journal import service
+from registrar.journal import service, writes
 from registrar.journal.models import Operation
 
 from . import imports
 from .codes import CODES, WARNING
 from .dedupe import SeenKeys
-from .io.readers import FileError, Table, open_table
-from .io.writers import TableWriter, escape_formula
+from .io.readers import FileError, Table, check_encoding, open_table
+from .io.writers import TableWriter, log_line
 from .kind import (
     CREATED,
     DELETED,
@@ -84,6 +84,7 @@ class Request:
     rejects_path: str | None = None
     log_path: str | None = None
     progress: Callable | None = None  # progress(done_rows, total_or_None, fraction_or_None)
+    on_operation: Callable | None = None  # on_operation(op), once the operation row exists
 
 
 @dataclass
@@ -110,12 +111,15 @@ class Context:
         op: Operation,
         scope_ids: set[int] | None,
         verify_only: bool,
+        actor=None,
     ):
         self.kind = kind
         self.options = options
         self.op = op
         self.scope_ids = scope_ids
         self.verify_only = verify_only
+        self.actor = actor  # None: the command line
+        self._granter = None
         self.state: dict = {}
         self.present: set[str] = set()  # the kind's columns that the file has
         self.amendments: dict[int, list[tuple[str, dict]]] = {}
@@ -127,6 +131,13 @@ class Context:
 
     def in_scope(self, org_id: int | None) -> bool:
         return self.scope_ids is None or org_id in self.scope_ids
+
+    @property
+    def granter(self) -> permissions.Granter:
+        """Which roles the actor may grant, and where (role_not_grantable)."""
+        if self._granter is None:
+            self._granter = permissions.Granter(self.actor)
+        return self._granter
 
     def amend(self, row_number: int, code: str, **params) -> None:
         """Add a warning to a row already reported (references settled after the last batch).
@@ -166,27 +177,13 @@ def parse_options(kind: ImportKind, raw: dict[str, str]) -> dict:
     if out["delimiter"] == "tab":
         out["delimiter"] = "\t"
     if out["encoding"]:
-        try:
-            codecs.lookup(out["encoding"])
-        except LookupError:
-            raise FileError(
-                "invalid_option", option="encoding", reason=f"unknown encoding {out['encoding']!r}"
-            ) from None
+        check_encoding(out["encoding"])
     return out
 
 
 def subtree_ids(root: Organisation) -> set[int]:
     """Ids of an organisation and all its descendants (one query for the whole tree)."""
-    children: dict[int | None, list[int]] = {}
-    for pk, parent in Organisation.objects.values_list("pk", "parent_id"):
-        children.setdefault(parent, []).append(pk)
-    out, stack = set(), [root.pk]
-    while stack:
-        pk = stack.pop()
-        if pk not in out:
-            out.add(pk)
-            stack.extend(children.get(pk, ()))
-    return out
+    return tree.subtree(root.pk)
 
 
 class Mapping:
@@ -305,7 +302,10 @@ class Reporter:
         self.fmt, self.delimiter = fmt, table.delimiter
         self.secret = mapping.secret_positions
         self.width = len(mapping.headers)
-        self.results = TableWriter(self.results_path, fmt, table.delimiter, "utf-8-sig")
+        # Results escape formulas; the rejects keep the input as typed, to be fixed and re-imported.
+        self.results = TableWriter(
+            self.results_path, fmt, table.delimiter, "utf-8-sig", escape=True
+        )
         rejects_encoding = (
             table.encoding if table.encoding.startswith(("utf", "cp", "latin")) else "utf-8-sig"
         )
@@ -329,7 +329,7 @@ class Reporter:
         return ["" if i in self.secret else c for i, c in enumerate(cells)]
 
     def file_warning(self, text: str) -> None:
-        self.log.write(f"file: {text}\n")
+        self.log.write(log_line(f"file: {text}") + "\n")
 
     def rows(self, rows: list[Row]) -> None:
         counts = self.counts
@@ -343,13 +343,15 @@ class Reporter:
                 counts["warnings"] += r.warnings()
                 for c, p in r.issues:
                     self.log.write(
-                        f"row {r.number}: {CODES[c].severity} {c}: {CODES[c].format(**p)}\n"
+                        log_line(f"row {r.number}: {CODES[c].severity} {c}: {CODES[c].format(**p)}")
+                        + "\n"
                     )
                 if r.result == REJECTED:
                     self.rejects.write(cells)
             else:
                 codes = message = ""
-            out.append([*cells, r.number, r.result, codes, escape_formula(message)])
+            # Cells past the header (ignored by the import) would shift the result columns.
+            out.append([*cells[: self.width], r.number, r.result, codes, message])
         self.results.write_many(out)
 
     def close(self) -> None:
@@ -365,7 +367,7 @@ class Reporter:
         old = f"{root}.orig{ext}"
         shutil.move(self.results_path, old)
         src = open_table(old, header=True, delimiter=self.delimiter, encoding="utf-8-sig")
-        res = TableWriter(self.results_path, self.fmt, self.delimiter, "utf-8-sig")
+        res = TableWriter(self.results_path, self.fmt, self.delimiter, "utf-8-sig", escape=True)
         n = len(RESULT_COLUMNS)
         added: dict[int, list[str]] = {}
         try:
@@ -384,10 +386,10 @@ class Reporter:
                     codes += [c for c, _ in extra if c not in codes]
                     texts = [CODES[c].format(**p) for c, p in extra]
                     cells[-2] = " ".join(codes)
-                    cells[-1] = escape_formula("; ".join(filter(None, [message, *texts])))
+                    cells[-1] = "; ".join(filter(None, [message, *texts]))
                     self.counts["warnings"] += len(extra)
                     added[number] = [
-                        f"row {number}: {CODES[c].severity} {c}: {text}\n"
+                        log_line(f"row {number}: {CODES[c].severity} {c}: {text}") + "\n"
                         for (c, _), text in zip(extra, texts, strict=True)
                     ]
                 res.write(cells)
@@ -415,7 +417,18 @@ def _log_row(line: str) -> int | None:
 
 
 def run_import(req: Request) -> Report:
-    """Run one import end to end and return its report. Raises FileError when the file is unusable."""
+    """Run one import end to end and return its report. Raises FileError when the file is unusable
+    (or the database stays busy: database_busy)."""
+    try:
+        return _run_import(req)
+    except DatabaseError as e:
+        busy = service.busy_error(e)
+        if busy is None:
+            raise
+        raise busy from None
+
+
+def _run_import(req: Request) -> Report:
     kind = get_kind(req.kind)
     options = parse_options(kind, req.options)
     kind.check_options(options)
@@ -429,39 +442,42 @@ def run_import(req: Request) -> Report:
                 reason=f"no organisation has the external id {req.scope!r}",
             )
     table, mapping = open_input(req, kind, options)
-    op = service.start_operation(
-        "import",
-        kind.name,
-        req.actor,
-        verify_only=req.verify_only,
-        scope=scope_org,
-        options={**{k: v for k, v in options.items()}, "all_or_nothing": req.all_or_nothing},
-        file_name=os.path.basename(req.path),
-        file_checksum=service.file_checksum(req.path),
-    )
+    try:
+        op = service.start_operation(
+            "import",
+            kind.name,
+            req.actor,
+            verify_only=req.verify_only,
+            scope=scope_org,
+            options={**{k: v for k, v in options.items()}, "all_or_nothing": req.all_or_nothing},
+            file_name=os.path.basename(req.path),
+            file_checksum=service.file_checksum(req.path),
+        )
+    except BaseException:
+        table.close()
+        raise
+    if req.on_operation:
+        req.on_operation(op)
     scope_key = req.scope or "*"
     try:
         service.take_lock(kind.name, scope_key, op)
-    except FileError as e:
+    except BaseException as e:
         table.close()
-        service.finish_operation(
-            op, Operation.Status.FAILED, error=CODES[e.code].format(**e.params)
-        )
+        error = f"{e.code}: {CODES[e.code].format(**e.params)}" if isinstance(e, FileError) else e
+        service.fail_operation(op, error)
         raise
     try:
         return _run_locked(req, kind, options, table, mapping, op, scope_org)
     except BaseException as e:
         if op.status == Operation.Status.RUNNING:
             error = (
-                f"{e.code}: {CODES[e.code].format(**e.params)}"
-                if isinstance(e, FileError)
-                else repr(e)
+                f"{e.code}: {CODES[e.code].format(**e.params)}" if isinstance(e, FileError) else e
             )
-            service.finish_operation(op, Operation.Status.FAILED, error=error[:1000])
+            service.fail_operation(op, error)
         raise
     finally:
         table.close()
-        service.release_lock(kind.name, scope_key, op)
+        service.release_lock(kind.name, scope_key, op, quiet=True)
 
 
 class _Abort(Exception):
@@ -474,7 +490,7 @@ def _run_locked(req, kind, options, table, mapping, op, scope_org) -> Report:
     for h in mapping.unknown:
         rep.file_warning(CODES["unknown_column"].format(column=h))
     scope_ids = subtree_ids(scope_org) if scope_org else None
-    ctx = Context(kind, options, op, scope_ids, req.verify_only)
+    ctx = Context(kind, options, op, scope_ids, req.verify_only, req.actor)
     ctx.present = set(mapping.positions)
     spec = [
         (c.name, mapping.positions.get(c.name), c.parse, c.required, c.secret) for c in kind.columns
@@ -594,16 +610,22 @@ def _process(
     if live:
         pre = {id(r): list(r.issues) for r in live if r.issues}
         e = _attempt(kind, ctx, live)
-        if e is not None:
-            # Never expected: the slow path that follows must show in the server log.
-            log.warning(
-                "%s import: a batch of %s rows failed; isolating the rows",
-                kind.name,
-                len(live),
-                exc_info=(type(e), e, e.__traceback__),
+        for _ in range(CONCURRENT_RETRIES):
+            if e is None or not writes.is_concurrent(e):
+                break
+            # Another operation changed rows this batch read: plan it again on what is there now.
+            log.info(
+                "%s import: a batch met a concurrent change (%s); planning it again", kind.name, e
             )
-            _recover(kind, ctx, live, pre)
+            _reset(live, pre)
+            e = _attempt(kind, ctx, live)
+        if e is not None:
+            _recover(kind, ctx, live, pre, e)
     rep.rows(rows)
+
+
+CONCURRENT_RETRIES = 3
+ISOLATE_LIMIT = 50  # rows of one batch isolated one by one before the rest is rejected whole
 
 
 def _attempt(kind: ImportKind, ctx: Context, rows: list[Row], keep: bool = True):
@@ -622,51 +644,86 @@ def _attempt(kind: ImportKind, ctx: Context, rows: list[Row], keep: bool = True)
     return None
 
 
-def _recover(kind: ImportKind, ctx: Context, live: list[Row], pre: dict) -> None:
+def _reset(rows: list[Row], pre: dict) -> None:
+    """Rows back to what parsing left (their plan is made again)."""
+    for r in rows:
+        r.result, r.data, r.issues = None, {}, list(pre.get(id(r), ()))
+
+
+def _recover(kind: ImportKind, ctx: Context, live: list[Row], pre: dict, error: Exception) -> None:
     """A batch failed unexpectedly (rare path): find the rows that fail on their own by halving
     the batch in trial runs, reject them with processing_error, and apply the others together,
-    so that rows referring to each other (a parent later in the file) are still planned as one."""
+    so that rows referring to each other (a parent later in the file) are still planned as one.
 
-    def reset(rows):
-        for r in rows:
-            r.result, r.data, r.issues = None, {}, list(pre.get(id(r), ()))
+    Bounded: at most ISOLATE_LIMIT rows are isolated; the parts still failing then are rejected
+    whole, so a file of bad rows costs a few hundred trials and one log entry per batch, never a
+    trial and a traceback per row. Good rows that fail only together are applied by halves."""
+    ref = uuid.uuid4().hex[:8]
+    failed: list[Row] = []
+    unisolated: list[Row] = []
+    first_row_error: list[Exception] = []
 
-    failed: dict[int, tuple[Row, Exception]] = {}
-
-    def find(rows):
-        reset(rows)
-        e = _attempt(kind, ctx, rows, keep=False)
+    def find(rows, known_error=None):
+        e = known_error
+        if e is None:
+            _reset(rows, pre)
+            e = _attempt(kind, ctx, rows, keep=False)
         if e is None:
             return
         if len(rows) == 1:
-            failed[id(rows[0])] = (rows[0], e)
+            failed.append(rows[0])
+            first_row_error[:] = first_row_error or [e]
+            return
+        if len(failed) >= ISOLATE_LIMIT:
+            unisolated.extend(rows)
             return
         mid = len(rows) // 2
         find(rows[:mid])
         find(rows[mid:])
 
-    find(live)
-    good = [r for r in live if id(r) not in failed]
-    reset(good)
-    if good and _attempt(kind, ctx, good) is not None:
-        # They fail together but not apart: one row at a time, each on its own.
-        for r in good:
-            reset([r])
-            e = _attempt(kind, ctx, [r])
-            if e is not None:
-                failed[id(r)] = (r, e)
-    for r, e in sorted(failed.values(), key=lambda x: x[0].number):
-        ref = uuid.uuid4().hex[:8]
-        log.error(
-            "processing_error %s in %s import, row %s",
-            ref,
-            kind.name,
-            r.number,
-            exc_info=(type(e), e, e.__traceback__),
-        )
-        reset([r])
-        r.issues = [i for i in r.issues if CODES[i[0]].severity == WARNING]
-        r.add("processing_error", ref=ref)
+    find(live, error if len(live) > 1 else None)
+    bad = {id(r) for r in failed + unisolated}
+
+    def apply_halves(rows):
+        _reset(rows, pre)
+        if _attempt(kind, ctx, rows) is None:
+            return
+        if len(rows) == 1:
+            failed.append(rows[0])
+            bad.add(id(rows[0]))
+            return
+        mid = len(rows) // 2
+        apply_halves(rows[:mid])
+        apply_halves(rows[mid:])
+
+    good = [r for r in live if id(r) not in bad]
+    if good:
+        apply_halves(good)  # together first; halves only if they fail together
+    for r in live:
+        if id(r) in bad:
+            _reset([r], pre)
+            r.issues = [i for i in r.issues if CODES[i[0]].severity == WARNING]
+            r.add("processing_error", ref=ref)
+    trace = first_row_error[0] if first_row_error else error
+    log.error(
+        "processing_error %s in %s import: a batch of %s rows failed; %s rows isolated and "
+        "rejected (rows %s), %s more rejected without isolation (past %s), %s applied",
+        ref,
+        kind.name,
+        len(live),
+        len(failed),
+        _row_list(failed),
+        len(unisolated),
+        ISOLATE_LIMIT,
+        len(live) - len(bad),
+        exc_info=(type(trace), trace, trace.__traceback__),
+    )
+
+
+def _row_list(rows: list[Row], shown: int = 20) -> str:
+    numbers = sorted(r.number for r in rows)
+    text = ", ".join(map(str, numbers[:shown]))
+    return text + (f" and {len(numbers) - shown} more" if len(numbers) > shown else "") or "none"
 
 
 def _plan_apply(kind: ImportKind, ctx: Context, live: list[Row]) -> None:

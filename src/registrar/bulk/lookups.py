@@ -42,8 +42,16 @@ def _in_sql(model, field: str, part: list) -> tuple[str, list]:
     return f"{col} IN ({', '.join(['%s'] * len(part))})", list(part)
 
 
+def _with_op(model, fields) -> tuple:
+    """A journalled row is always read with `op`, the operation that last wrote it: a journalled
+    write of the row checks it (journal.writes guards against changes committed since)."""
+    if "op" in fields or not any(f.name == "op" for f in model._meta.concrete_fields):
+        return tuple(fields)
+    return (*fields, "op")
+
+
 def _in(model, field: str, part: list, *fields):
-    return _select(model, [field, *fields], *_in_sql(model, field, part))
+    return _select(model, [field, *_with_op(model, fields)], *_in_sql(model, field, part))
 
 
 def _select(model, names: list[str], where: str, params: list):
@@ -139,6 +147,7 @@ def pairs(model, left: str, right: str, lefts, rights, *fields) -> dict[tuple, d
 def _cross(model, left, right, lefts, rights, *fields) -> dict[tuple, dict]:
     """Rows for every (left, right) combination, when there are too many to list as pairs."""
     out = {}
+    fields = _with_op(model, fields)
     for part in chunks(lefts, RAW_CHUNK // 2):
         lwhere, lparams = _in_sql(model, left, part)
         for rpart in chunks(rights, RAW_CHUNK // 2):
@@ -155,6 +164,7 @@ def exact_pairs(model, left: str, right: str, keys, *fields) -> dict[tuple, dict
     SQLite: a row-value IN over VALUES. PostgreSQL: a join with unnest() of two array
     parameters, which the planner runs as index probes of the unique (left, right) index."""
     out = {}
+    fields = _with_op(model, fields)
     keys = list({k for k in keys if None not in k})
     lc, rc = _column(model, left), _column(model, right)
     table = model._meta.db_table

@@ -2,8 +2,8 @@
 
 import re
 import uuid as uuidlib
-from datetime import date, datetime, time
-from decimal import Decimal, InvalidOperation
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, DecimalException
 
 from django.utils import timezone
 
@@ -45,6 +45,14 @@ def _parse_datetime(s: str) -> datetime | date:
     return datetime.fromisoformat(t)
 
 
+# The calendar the platform stores: before 1900 is no learner's date, and near year 9999 a time
+# zone conversion leaves the calendar (a database write or a page would fail on it).
+MIN_DATE, MAX_DATE = date(1900, 1, 1), date(9999, 12, 31)
+MAX_MOMENT_DATE = date(9999, 12, 30)
+DATE_RANGE = f" (dates run from {MIN_DATE} to {MAX_DATE})"
+MOMENT_RANGE = f" (dates run from {MIN_DATE} to {MAX_MOMENT_DATE})"
+
+
 class _Cached:
     """Dates repeat a lot in real files: remember the last few thousand parses."""
 
@@ -63,16 +71,25 @@ class _Cached:
         return value
 
 
+def _read_date(s: str) -> datetime | date:
+    try:
+        return _parse_datetime(s)
+    except ValueError:
+        raise CellError("invalid_date", detail="") from None
+
+
 def date_(past: bool = False):
-    """A calendar date; a date with a time keeps its date part."""
+    """A calendar date; a date with a time keeps its date part (in the platform's time zone)."""
 
     def parse(s: str) -> date:
-        try:
-            v = _parse_datetime(s)
-        except ValueError:
-            raise CellError("invalid_date") from None
+        v = _read_date(s)
         if isinstance(v, datetime):
-            v = (timezone.localtime(v) if v.tzinfo else v).date()
+            try:
+                v = (timezone.localtime(v) if v.tzinfo else v).date()
+            except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 here
+                raise CellError("invalid_date", detail=DATE_RANGE) from None
+        if not MIN_DATE <= v <= MAX_DATE:
+            raise CellError("invalid_date", detail=DATE_RANGE)
         if past and v > timezone.localdate():
             raise CellError("future_date")
         return v
@@ -84,14 +101,17 @@ def datetime_(past: bool = False):
     """A moment; a date alone is midnight, and no zone means the platform's time zone."""
 
     def parse(s: str) -> datetime:
-        try:
-            v = _parse_datetime(s)
-        except ValueError:
-            raise CellError("invalid_date") from None
+        v = _read_date(s)
         if not isinstance(v, datetime):
             v = datetime.combine(v, time.min)
-        if v.tzinfo is None:
-            v = timezone.make_aware(v)
+        try:
+            if v.tzinfo is None:
+                v = timezone.make_aware(v)
+            days = (v.astimezone(UTC).date(), timezone.localtime(v).date())
+        except (OverflowError, ValueError):
+            raise CellError("invalid_date", detail=MOMENT_RANGE) from None
+        if not all(MIN_DATE <= d <= MAX_MOMENT_DATE for d in days):
+            raise CellError("invalid_date", detail=MOMENT_RANGE)
         if past and v > timezone.now():
             raise CellError("future_date")
         return v
@@ -118,17 +138,35 @@ NO = ("0", "n", "no", "false", "non")
 flag = choice({**dict.fromkeys(YES, True), **dict.fromkeys(NO, False)}, shown="1, 0, yes, no")
 
 
+# A plain number: ASCII digits, one decimal mark (point or comma), an exponent of at most three
+# digits. Python's own parsers also take 1_000, other scripts' digits and 1E+999999999.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,3})?")
+_GROUPING = str.maketrans({",": ".", " ": None, "\u00a0": None, "\u202f": None})
+
+
+def _number(s: str, detail: str = "") -> Decimal:
+    t = s.translate(_GROUPING)
+    if not _NUMBER.fullmatch(t):
+        raise CellError("invalid_number", detail=detail)
+    try:
+        return Decimal(t)
+    except DecimalException:
+        raise CellError("invalid_number", detail=detail) from None
+
+
+def _bounded(v, min_value, max_value):
+    if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
+        if max_value is None:
+            raise CellError("invalid_number", detail=f" of at least {min_value}")
+        if min_value is None:
+            raise CellError("invalid_number", detail=f" of at most {max_value}")
+        raise CellError("invalid_number", detail=f" between {min_value} and {max_value}")
+    return v
+
+
 def decimal_(min_value: float | None = None, max_value: float | None = None):
     def parse(s: str) -> Decimal:
-        try:
-            v = Decimal(s.replace(",", ".").replace(" ", ""))
-        except InvalidOperation:
-            raise CellError("invalid_number", detail="") from None
-        if not v.is_finite():
-            raise CellError("invalid_number", detail="")
-        if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
-            raise CellError("invalid_number", detail=f" between {min_value} and {max_value}")
-        return v
+        return _bounded(_number(s), min_value, max_value)
 
     return parse
 
@@ -140,7 +178,11 @@ def money(max_digits: int, places: int = 2):
 
     def parse(s: str):
         v = base(s)
-        if v.normalize().as_tuple().exponent < -places or v >= 10 ** (max_digits - places):
+        try:
+            too_fine = v.normalize().as_tuple().exponent < -places
+        except DecimalException:
+            too_fine = True
+        if too_fine or v >= 10 ** (max_digits - places):
             raise CellError("invalid_number", detail=detail)
         return v
 
@@ -148,20 +190,17 @@ def money(max_digits: int, places: int = 2):
 
 
 def integer(min_value: int | None = None, max_value: int | None = None):
+    whole = " (a whole number)"
+
     def parse(s: str) -> int:
+        v = _number(s, whole)
         try:
-            v = int(s)
-        except ValueError:
-            try:
-                f = float(s.replace(",", "."))
-            except ValueError:
-                raise CellError("invalid_number", detail=" (a whole number)") from None
-            if not f.is_integer():
-                raise CellError("invalid_number", detail=" (a whole number)") from None
-            v = int(f)
-        if (min_value is not None and v < min_value) or (max_value is not None and v > max_value):
-            raise CellError("invalid_number", detail=f" between {min_value} and {max_value}")
-        return v
+            if v != v.to_integral_value():
+                raise CellError("invalid_number", detail=whole)
+            v = int(v)
+        except (DecimalException, ValueError, OverflowError):
+            raise CellError("invalid_number", detail=whole) from None
+        return _bounded(v, min_value, max_value)
 
     return parse
 

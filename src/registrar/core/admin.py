@@ -6,9 +6,10 @@ from django.db import models
 SEARCHABLE = ("login", "email", "extid", "code", "name", "label", "title", "last_name")
 
 
-def register_all(app_config) -> None:
+def register_all(app_config, base=admin.ModelAdmin, only=None) -> None:
+    """Register the app's models (those `only` accepts) with a generated admin class on `base`."""
     for model in app_config.get_models():
-        if admin.site.is_registered(model):
+        if admin.site.is_registered(model) or (only and not only(model)):
             continue
         fields = [
             f
@@ -27,4 +28,4 @@ def register_all(app_config) -> None:
         }
         if model._meta.label == "directory.User":
             attrs["exclude"] = ("password",)
-        admin.site.register(model, type(f"{model.__name__}Admin", (admin.ModelAdmin,), attrs))
+        admin.site.register(model, type(f"{model.__name__}Admin", (base,), attrs))

@@ -131,7 +131,15 @@ class User(Journalled, AbstractBaseUser, PermissionsMixin):
 
     @property
     def is_active(self) -> bool:
-        return not self.disabled
+        """Whether the account may use the platform today (platform time zone): not disabled,
+        activated (activation date, if any, today or before) and not expired (expiration date,
+        if any, today or later). Sign-in, sessions, API tokens and grants all check it."""
+        if self.disabled:
+            return False
+        today = timezone.localdate()
+        if self.activation_date and self.activation_date > today:
+            return False
+        return not (self.expiration_date and self.expiration_date < today)
 
 
 class Audience(Journalled):

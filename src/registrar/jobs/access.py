@@ -1,6 +1,7 @@
 """The checks every page and API endpoint makes: the kind, upload, job or operation asked for,
 if the user may have it (else Refused with 403 or 404)."""
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registrar.bulk import engine, imports
@@ -87,3 +88,47 @@ def undoable(user, op: Operation) -> bool:
     name = op.undo_of.name if op.kind == "undo" and op.undo_of_id else op.name
     kind = imports.KINDS.get(name)
     return kind is not None and permissions.may_import(user, kind)
+
+
+def check_owner(job: Job, user) -> None:
+    """Refuse a job whose owner may no longer run it (checked again when a worker takes it: the
+    account may have been disabled or have expired, a role removed or its scope changed since
+    the job was queued). The message says why; nothing runs."""
+    if user is None:
+        reason = _("The account that queued it no longer exists.")
+    elif not user.is_active or expired(user):
+        reason = _("The account that queued it is disabled or has expired.")
+    else:
+        reason = _still_allowed(job, user)
+    if reason:
+        raise Refused(
+            _("This job was not run: its owner may no longer do it. %(reason)s")
+            % {"reason": reason},
+            403,
+        )
+
+
+def expired(user) -> bool:
+    """Whether the account's expiration date is past (the account works through that day)."""
+    return bool(user.expiration_date and user.expiration_date < timezone.localdate())
+
+
+def _still_allowed(job: Job, user) -> str:
+    """Why the user may no longer run the job ("" when they may)."""
+    if job.what == Job.IMPORT:
+        try:
+            kind = kind_for(user, job.kind)
+            scope = scope_for(user, kind, job.scope)
+        except Refused as e:
+            return str(e)
+        if scope != job.scope:  # a platform-wide job of a user now confined to organisations
+            return _("Your roles no longer cover the whole platform.")
+        return ""
+    op = operations_for(user).filter(pk=job.target_operation_id).select_related("undo_of").first()
+    name = op and (op.undo_of.name if op.kind == "undo" and op.undo_of_id else op.name)
+    kind = imports.KINDS.get(name) if name else None
+    if kind is None or not permissions.may_import(user, kind):
+        return _("Your roles do not let you undo operation #%(id)s.") % {
+            "id": job.target_operation_id
+        }
+    return ""

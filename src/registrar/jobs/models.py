@@ -16,9 +16,10 @@ class Upload(models.Model):
     user_id = models.BigIntegerField(db_index=True)
     kind = models.CharField(max_length=60)
     original_name = models.CharField(max_length=255)
-    path = models.CharField(max_length=1000)
+    path = models.CharField(max_length=1000, blank=True)  # emptied once the file is deleted
     size = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
+    purged_at = models.DateTimeField(null=True, blank=True)  # when its file was deleted
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.original_name}"
@@ -57,9 +58,13 @@ class Job(models.Model):
     operation_id = models.BigIntegerField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True, default="")
+    worker = models.CharField(max_length=100, blank=True, default="")  # host:pid running it
+    heartbeat_at = models.DateTimeField(null=True, blank=True)  # the worker's last sign of life
+    reaped_at = models.DateTimeField(null=True, blank=True)  # failed by the reaper: worker dead
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"], name="job_status_heartbeat")]
 
     def __str__(self) -> str:
         return f"{self.what} {self.kind} ({self.status})"
@@ -77,3 +82,28 @@ class Job(models.Model):
         if not self.fraction or self.finished:
             return None
         return max(0.0, self.elapsed / self.fraction - self.elapsed)
+
+
+class Worker(models.Model):
+    """A running `registrar worker`, seen alive at `seen_at` (so pages can tell none is)."""
+
+    name = models.CharField(max_length=64, primary_key=True)  # host:pid:random
+    host = models.CharField(max_length=100)
+    pid = models.IntegerField()
+    started_at = models.DateTimeField(default=timezone.now)
+    seen_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PurgedFiles(models.Model):
+    """An operation whose results, rejects and log files were deleted after the retention."""
+
+    operation_id = models.BigIntegerField(unique=True)
+    purged_at = models.DateTimeField(default=timezone.now)
+    files = models.IntegerField(default=0)
+    bytes = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"operation #{self.operation_id}"

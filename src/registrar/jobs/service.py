@@ -7,6 +7,7 @@ import shutil
 import time
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,8 @@ from registrar.bulk.codes import CODES
 from registrar.bulk.io.readers import FileError, open_table
 from registrar.journal.models import Operation
 
+from . import retention, supervision
+from .culture import language_for
 from .models import Job, Upload
 
 log = logging.getLogger("registrar.jobs")
@@ -66,8 +69,16 @@ def save_upload(user, kind: str, chunks, name: str) -> Upload:
     return up
 
 
+def upload_gone(upload: Upload) -> str:
+    """What to say of an upload whose file was deleted (imported, or past the retention)."""
+    when = timezone.localtime(upload.purged_at).strftime("%Y-%m-%d %H:%M")
+    return _("The uploaded file was deleted on %(when)s: upload it again.") % {"when": when}
+
+
 def preview(upload: Upload, options: dict | None = None) -> dict:
     """How the upload's first data row is read (engine.preview), or the file's error."""
+    if upload.purged_at:
+        return {"error": {"code": "unreadable_file", "message": upload_gone(upload)}}
     try:
         return engine.preview(upload.kind, upload.path, options or {})
     except FileError as e:
@@ -91,6 +102,8 @@ def start_import(
 ) -> Job:
     """Queue an import (or its verification) of an upload; the worker runs it.
     Options are checked here, so that a wrong one is refused at once rather than by the job."""
+    if upload.purged_at:
+        raise Refused(upload_gone(upload), 410)
     options = {k: option_text(v) for k, v in options.items()}
     kind = engine.get_kind(upload.kind)
     try:
@@ -133,7 +146,10 @@ def _enqueue(job: Job) -> Job:
 
 
 def _progress_writer(job: Job):
-    """The engine's progress callback: the job row, at most every PROGRESS_EVERY seconds."""
+    """The engine's progress callback: the job row, at most every PROGRESS_EVERY seconds. A job
+    no longer running there was reaped (its worker presumed dead): the import stops, rolled
+    back, rather than finish behind the reaper's back. Never on the last call (fraction 1.0),
+    made once the import's transaction is committed."""
     last = [0.0]
 
     def write(done, total, fraction, elapsed):
@@ -141,33 +157,54 @@ def _progress_writer(job: Job):
         if now - last[0] < PROGRESS_EVERY and fraction != 1.0:
             return
         last[0] = now
-        Job.objects.filter(pk=job.pk).update(
+        written = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
             rows_done=done, rows_total=total, fraction=fraction, elapsed=elapsed
         )
+        if not written and fraction != 1.0:
+            raise supervision.JobReaped(f"job {job.pk} was reaped while it ran")
 
     return write
 
 
+def _record_operation(job: Job):
+    """The engine's on_operation hook: the job knows its operation (and so its lock) at once,
+    for the reaper should the worker die."""
+
+    def record(op) -> None:
+        job.operation_id = op.pk
+        Job.objects.filter(pk=job.pk).update(operation_id=op.pk)
+
+    return record
+
+
 def run(job_id: str) -> None:
     """Run a queued job to its end (called by the task worker). A job runs once: the worker that
-    moves it from queued to running owns it."""
+    moves it from queued to running owns it. Its owner's rights are checked again first (they
+    may have changed since it was queued); a heartbeat shows the worker alive meanwhile."""
     from registrar.directory.models import User
 
+    from .access import check_owner
+
+    now = timezone.now()
     taken = Job.objects.filter(pk=job_id, status=Job.Status.QUEUED).update(
-        status=Job.Status.RUNNING, started_at=timezone.now()
+        status=Job.Status.RUNNING,
+        started_at=now,
+        heartbeat_at=now,
+        worker=supervision.worker_label(),
     )
     if not taken:
         return
     job = Job.objects.get(pk=job_id)
     user = User.objects.filter(pk=job.user_id).first()
-    lang = (user.culture if user else "")[:2].lower()
-    lang = lang if lang in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
     started = time.monotonic()
     fields: dict = {}
     try:
-        with translation.override(lang):
+        with translation.override(language_for(user)), supervision.Heartbeat(job.pk):
+            check_owner(job, user)
             fields = _run_import(job, user) if job.what == Job.IMPORT else _run_undo(job, user)
         status = Job.Status.DONE
+    except supervision.JobReaped:
+        fields, status = {}, Job.Status.FAILED
     except FileError as e:
         fields = {"error": f"{e.code}: {CODES[e.code].format(**e.params)}"}
         status = Job.Status.FAILED
@@ -178,13 +215,30 @@ def run(job_id: str) -> None:
         log.exception("job %s failed", job.pk)
         fields = {"error": f"internal error ({type(e).__name__}): see the worker's log"}
         status = Job.Status.FAILED
-    Job.objects.filter(pk=job.pk).update(
+    ended = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
         status=status, finished_at=timezone.now(), elapsed=time.monotonic() - started, **fields
     )
+    if not ended:
+        # The reaper failed it meanwhile: its verdict stands, but the log says what happened.
+        op = Operation.objects.filter(pk=job.operation_id).first() if job.operation_id else None
+        log.error(
+            "job %s ended %s after the reaper had failed it (its worker presumed dead); "
+            "it stays failed; its operation: %s",
+            job.pk,
+            status,
+            f"#{op.pk} {op.status}" if op else "none",
+        )
+    if job.what == Job.IMPORT and not job.verify_only and job.upload_id:
+        try:
+            retention.drop_upload(job.upload_id)
+        except (DatabaseError, OSError) as e:
+            log.warning("job %s: its upload was not deleted (%s)", job.pk, e)
 
 
 def _run_import(job: Job, user) -> dict:
     upload = job.upload
+    if upload is not None and upload.purged_at:
+        raise Refused(upload_gone(upload))
     if upload is None or not os.path.exists(upload.path):
         raise Refused(_("The uploaded file is no longer there: upload it again."))
     report = engine.run_import(
@@ -197,6 +251,7 @@ def _run_import(job: Job, user) -> dict:
             scope=job.scope or None,
             actor=user,
             progress=_progress_writer(job),
+            on_operation=_record_operation(job),
         )
     )
     counts = report.summary()
@@ -212,7 +267,12 @@ def _run_undo(job: Job, user) -> dict:
     from registrar.journal.undo import UndoRefused, undo
 
     try:
-        op, conflicts = undo(job.target_operation_id, actor=user, verify_only=job.verify_only)
+        op, conflicts = undo(
+            job.target_operation_id,
+            actor=user,
+            verify_only=job.verify_only,
+            on_operation=_record_operation(job),
+        )
     except UndoRefused as e:
         raise Refused(str(e)) from None
     return {
@@ -247,3 +307,22 @@ def result_rows(op: Operation, result: str | None = None, offset: int = 0, limit
         return out, matched
     finally:
         table.close()
+
+
+def operation_file(op: Operation, name: str) -> str:
+    """The path of an operation's results, rejects or log file; refused with 410 when the files
+    were deleted after the retention, 404 when there is no such file."""
+    path = getattr(op, f"{name}_path", "") if name in ("results", "rejects", "log") else ""
+    if path and os.path.exists(path):
+        return path
+    purged = retention.files_purged(op.pk)
+    if purged is not None:
+        when = timezone.localtime(purged.purged_at).strftime("%Y-%m-%d")
+        raise Refused(
+            _(
+                "The files of this operation were deleted on %(when)s, once their retention was over."
+            )
+            % {"when": when},
+            410,
+        )
+    raise Refused(_("This operation has no such file."), 404)

@@ -1,13 +1,17 @@
 """Operations and import locks: open and close an operation, take and release a lock."""
 
 import hashlib
+import logging
 
-from django.db import IntegrityError, transaction
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
 from registrar.bulk.io.readers import FileError
 
 from .models import ImportLock, Operation
+
+log = logging.getLogger("registrar.journal")
 
 
 def file_checksum(path: str) -> str:
@@ -28,6 +32,23 @@ def start_operation(kind: str, name: str, actor=None, **fields) -> Operation:
             actor_label=getattr(actor, "login", "") or "command line",
             **fields,
         )
+
+
+def busy_error(e: Exception) -> FileError | None:
+    """SQLite's "database is locked" after waiting REGISTRAR_DB_TIMEOUT: database_busy."""
+    if "database is locked" not in str(e):
+        return None
+    return FileError("database_busy", seconds=f"{settings.DB_TIMEOUT:g}")
+
+
+def fail_operation(op: Operation, error) -> None:
+    """Mark a running operation failed, as best it can: when even that write fails (the database
+    still busy), the operation stays running and `registrar unlock` releases it later."""
+    text = error if isinstance(error, str) else repr(error)
+    try:
+        finish_operation(op, Operation.Status.FAILED, error=text[:1000])
+    except DatabaseError as e:
+        log.warning("operation %s: could not be marked failed (%s)", op.pk, e)
 
 
 def finish_operation(op: Operation, status: str, **fields) -> None:
@@ -85,11 +106,20 @@ def _overlap(a: str, b: str) -> bool:
     return a in _ancestors(b) or b in _ancestors(a)
 
 
-def release_lock(kind: str, scope_key: str, op: Operation | None = None) -> int:
-    """Release a lock (an operation its own, or any for `registrar unlock`)."""
+def release_lock(
+    kind: str, scope_key: str, op: Operation | None = None, quiet: bool = False
+) -> int:
+    """Release a lock (an operation its own, or any for `registrar unlock`). `quiet`: a failure
+    to release (the database busy) is logged, not raised: `registrar unlock` releases it."""
     qs = ImportLock.objects.filter(kind=kind)
     if op is not None:
         qs = qs.filter(scope_key=scope_key, operation=op)
     elif scope_key:
         qs = qs.filter(scope_key=scope_key)
-    return qs.delete()[0]
+    try:
+        return qs.delete()[0]
+    except DatabaseError as e:
+        if not quiet:
+            raise
+        log.warning("the %s lock of operation %s was not released (%s)", kind, op and op.pk, e)
+        return 0

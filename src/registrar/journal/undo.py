@@ -4,13 +4,13 @@ from datetime import datetime
 
 from django.apps import apps
 from django.conf import settings
-from django.db import IntegrityError, models, transaction
+from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
 
 from . import writes
 from .models import Change, Operation
-from .service import finish_operation, start_operation
+from .service import busy_error, fail_operation, finish_operation, start_operation
 
 PAGE = 500
 
@@ -19,8 +19,22 @@ class UndoRefused(Exception):
     """The operation cannot be undone at all (verify-only, already undone, still running)."""
 
 
-def undo(op_id: int, actor=None, verify_only: bool = False) -> tuple[Operation, list[dict]]:
-    """Undo operation `op_id`; returns the undo operation and its conflicts (table, pk, row)."""
+def undo(
+    op_id: int, actor=None, verify_only: bool = False, on_operation=None
+) -> tuple[Operation, list[dict]]:
+    """Undo operation `op_id`; returns the undo operation and its conflicts (table, pk, row).
+    `on_operation(op)` is called once the undo's own operation row exists. A database that stays
+    busy (SQLite: another writer) raises FileError database_busy."""
+    try:
+        return _undo(op_id, actor, verify_only, on_operation)
+    except DatabaseError as e:
+        busy = busy_error(e)
+        if busy is None:
+            raise
+        raise busy from None
+
+
+def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation, list[dict]]:
     target = Operation.objects.filter(pk=op_id).first()
     if target is None:
         raise UndoRefused(f"no operation #{op_id}")
@@ -48,6 +62,8 @@ def undo(op_id: int, actor=None, verify_only: bool = False) -> tuple[Operation, 
         undo_of=target,
         scope_id=target.scope_id,
     )
+    if on_operation:
+        on_operation(op)
     conflicts: list[dict] = []
     counts = {"created": 0, "updated": 0, "deleted": 0}
     try:
@@ -78,7 +94,7 @@ def undo(op_id: int, actor=None, verify_only: bool = False) -> tuple[Operation, 
                 target.undone_by = op
                 target.save(update_fields=["undone_by"])
     except BaseException as e:
-        finish_operation(op, Operation.Status.FAILED, error=str(e)[:1000])
+        fail_operation(op, str(e))
         raise
     rows = counts["created"] + counts["updated"] + counts["deleted"] + len(conflicts)
     status = Operation.Status.VERIFIED if verify_only else Operation.Status.DONE
@@ -138,8 +154,8 @@ def _undo_batch(
         _delete_created(model, pks, ours, op, conflicts, counts)
     elif action == Change.Action.UPDATE:
         rows = {}
-        for part in _chunks([c.pk_value for c in batch]):
-            rows.update({o.pk: o for o in model._base_manager.filter(pk__in=part)})
+        for part in _chunks(sorted({c.pk_value for c in batch})):
+            rows.update({o.pk: o for o in _locked(model, part)})
         items = []
         for ch in batch:
             obj = rows.get(ch.pk_value)
@@ -193,6 +209,13 @@ def _undo_batch(
         counts["created"] += len(snaps)
 
 
+def _locked(model, pks: list):
+    """The rows, locked until the undo commits (PostgreSQL: FOR UPDATE in id order), so that what
+    the undo checks cannot change before it writes: an import writing the same rows meanwhile
+    makes the undo wait, then see the import's change as a conflict."""
+    return model._base_manager.filter(pk__in=pks).order_by("pk").select_for_update()
+
+
 def _chunks(values: list, size: int = 900):
     for i in range(0, len(values), size):
         yield values[i : i + size]
@@ -207,9 +230,9 @@ def _delete_created(
     once its referrer has gone: blocked rows are tried again while that makes progress.
     """
     blocked: list = []
-    for part in _chunks(pks, writes.CHUNK):
+    for part in _chunks(sorted(pks), writes.CHUNK):
         mine = []
-        for o in model._base_manager.filter(pk__in=part):
+        for o in _locked(model, part):
             if o.op in ours:
                 mine.append(o)
             else:

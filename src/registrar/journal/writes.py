@@ -8,7 +8,7 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 
-from django.db import connection, connections, models
+from django.db import IntegrityError, connection, connections, models
 
 from .models import Change, Operation
 
@@ -218,24 +218,94 @@ def insert(
     return ids
 
 
+class ConcurrentChange(Exception):
+    """Rows changed (or went) after the caller read them: another operation committed a write in
+    between. Nothing of the call was written; the caller plans again on what is there now."""
+
+    def __init__(self, model, stale: list[tuple[int, int | None]]):
+        self.model, self.stale = model, stale
+        rows = [r for _, r in stale if r is not None]
+        where = f" (input rows {', '.join(map(str, rows[:10]))})" if rows else ""
+        super().__init__(
+            f"{len(stale)} {model._meta.label} rows changed since they were read{where}"
+        )
+
+
+def is_concurrent(e: BaseException) -> bool:
+    """A failure caused by another transaction, which planning again may resolve: a row changed
+    since it was read, a unique key taken meanwhile, a deadlock or serialization failure."""
+    if isinstance(e, ConcurrentChange):
+        return True
+    if connection.vendor != "postgresql":
+        return False
+    cause = getattr(e, "__cause__", None)
+    name = type(cause).__name__ if cause is not None else ""
+    return (
+        isinstance(e, IntegrityError)
+        and name == "UniqueViolation"
+        or name
+        in (
+            "DeadlockDetected",
+            "SerializationFailure",
+            "LockNotAvailable",
+        )
+    )
+
+
+def _lock(model, pks: list[int], names: set[str]) -> dict[int, dict]:
+    """The rows' current values of `names` (and `op`), locked until the transaction ends.
+
+    PostgreSQL: SELECT ... FOR UPDATE in id order, so two transactions lock shared rows in the
+    same order. SQLite: the transaction already holds the database's only write lock."""
+    out: dict[int, dict] = {}
+    wanted = sorted({"op", *names})
+    for i in range(0, len(pks), CHUNK):
+        qs = model._base_manager.filter(pk__in=pks[i : i + CHUNK]).order_by("pk")
+        for row in qs.select_for_update().values("pk", *wanted):
+            out[row.pop("pk")] = row
+    return out
+
+
+def _guard(model, items: list, before_of, row_of, own: int, names: set[str] = frozenset()) -> dict:
+    """Lock the rows of `items` and check that each still carries the operation its before
+    values were read with (`before["op"]`), or this operation (`own`) itself: the guard that
+    keeps a write from overwriting a change committed since the caller read the row. Returns
+    the locked rows' current values; raises ConcurrentChange when any row changed or went,
+    before anything is written."""
+    for item in items:
+        if "op" not in before_of(item):
+            raise ValueError(
+                f"{model._meta.label} #{item[0]}: before values must include op, the operation "
+                "that had last written the row when it was read"
+            )
+    pks = sorted({item[0] for item in items})
+    current = _lock(model, pks, names)
+    stale = [
+        (item[0], row_of(item))
+        for item in items
+        if item[0] not in current or current[item[0]]["op"] not in (before_of(item)["op"], own)
+    ]
+    if stale:
+        raise ConcurrentChange(model, stale)
+    return current
+
+
 def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation) -> None:
-    """Apply (pk, new values, before values, input row) items; journal before and after."""
+    """Apply (pk, new values, before values, input row) items; journal before and after.
+
+    The before values must include `op` as read: a row another operation wrote since is not
+    overwritten (ConcurrentChange). Within one call, an item may follow another of the same row
+    (a row this operation wrote already passes the guard)."""
     if not items:
         return
     by_fields: dict[tuple, list] = {}
     changes = []
     meta = model._meta
-    # A before value the caller did not load is read here (one query per chunk), never taken as
+    # A before value the caller did not load is read here (under the lock), never taken as
     # None: undo restores exactly what the journal says.
-    missing = {k for _, new, before, _ in items for k in (*new, "op") if k not in before}
+    missing = {k for _, new, before, _ in items for k in new if k not in before}
+    current = _guard(model, items, lambda x: x[2], lambda x: x[3], op.pk, missing)
     if missing:
-        pks = [pk for pk, new, before, _ in items if any(k not in before for k in (*new, "op"))]
-        current = {}
-        for i in range(0, len(pks), CHUNK):
-            for x in model._base_manager.filter(pk__in=pks[i : i + CHUNK]).values(
-                "pk", *sorted(missing)
-            ):
-                current[x.pop("pk")] = x
         items = [
             (pk, new, {**current.get(pk, {}), **before}, row) for pk, new, before, row in items
         ]
@@ -269,9 +339,11 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
 
 
 def delete(model, items: list[tuple[int, dict, int | None]], op: Operation) -> None:
-    """Delete (pk, full before snapshot, input row) items; the snapshot lets undo re-insert them."""
+    """Delete (pk, full before snapshot, input row) items; the snapshot lets undo re-insert them.
+    As for update, a row written by another operation since it was read is not deleted."""
     if not items:
         return
+    _guard(model, items, lambda x: x[1], lambda x: x[2], op.pk)
     pks = [pk for pk, _, _ in items]
     for i in range(0, len(pks), CHUNK):
         model._base_manager.filter(pk__in=pks[i : i + CHUNK])._raw_delete(model._base_manager.db)

@@ -1,7 +1,8 @@
-"""Django admin for the learning app: every model, listed with its main fields."""
+"""Django admin for the learning app: every model, listed with its main fields; edits go through the
+journal (registrar.journal.admin)."""
 
 from django.apps import apps
 
-from registrar.core.admin import register_all
+from registrar.journal.admin import register_journalled
 
-register_all(apps.get_app_config("learning"))
+register_journalled(apps.get_app_config("learning"))

@@ -17,16 +17,23 @@ class MailTemplate(Journalled):
 
 
 class OutboxMail(models.Model):
-    """Every mail the system sends, with its state. Bodies never hold a password."""
+    """Every mail the system sends, with its state. Bodies never hold a password, nor a working
+    link: a mail with `link` set carries a placeholder that is replaced by a fresh link for its
+    user only in the message handed to the SMTP server (registrar.notify.password_links)."""
 
     class State(models.TextChoices):
         QUEUED = "queued", "queued"
         SENT = "sent", "sent"
         FAILED = "failed", "failed"
 
+    class Link(models.TextChoices):
+        NONE = "", "none"
+        SET_PASSWORD = "set-password", "set-password"
+
     to = models.CharField(max_length=254)
     subject = models.CharField(max_length=255)
     body = models.TextField()
+    link = models.CharField(max_length=20, choices=Link.choices, blank=True, default="")
     template = models.ForeignKey(MailTemplate, null=True, blank=True, on_delete=models.SET_NULL)
     user = models.ForeignKey("directory.User", null=True, blank=True, on_delete=models.SET_NULL)
     operation = models.ForeignKey(

@@ -1,7 +1,9 @@
 """The outbox: mail templates rendered with checked fields, and delivery of queued mails over SMTP.
 
 Operations queue OutboxMail rows inside their own transaction; `deliver` sends them later (after
-the commit, or from `registrar send-mail`) through Django's mail API, one SMTP connection a run.
+the commit, from the background task registrar.notify.tasks.deliver_mails, or from `registrar
+send-mail`) through Django's mail API, one SMTP connection a run. A mail that carries a
+set-password link gets it only in the message sent (registrar.notify.password_links).
 """
 
 import contextlib
@@ -14,6 +16,9 @@ from django.core.mail import EmailMessage, get_connection
 from django.db import connection, transaction
 from django.utils import timezone
 
+from registrar.directory.models import User
+
+from . import password_links
 from .models import OutboxMail
 
 log = logging.getLogger("registrar.mail")
@@ -74,8 +79,11 @@ def _describe(e: BaseException) -> str:
     return f"{type(e).__name__}: {e}"[:1000]
 
 
-def deliver(limit: int | None = None, *, operation: int | None = None) -> tuple[int, int]:
-    """Send queued mails (oldest first, at most `limit`; only those of `operation` when given).
+def deliver(
+    limit: int | None = None, *, operation: int | None = None, ids: list[int] | None = None
+) -> tuple[int, int]:
+    """Send queued mails (oldest first, at most `limit`; only those of `operation`, or those of
+    `ids`, when given).
 
     Returns (sent, failed). Each mail ends `sent` (with sent_at) or `failed` (with the error).
     One SMTP connection serves the whole run; a mail the server refuses fails alone, while a
@@ -92,12 +100,15 @@ def deliver(limit: int | None = None, *, operation: int | None = None) -> tuple[
                 qs = OutboxMail.objects.filter(state=OutboxMail.State.QUEUED)
                 if operation is not None:
                     qs = qs.filter(operation_id=operation)
+                if ids is not None:
+                    qs = qs.filter(pk__in=ids)
                 qs = qs.order_by("id")
                 if connection.features.has_select_for_update_skip_locked:
                     qs = qs.select_for_update(skip_locked=True)
                 mails = list(qs[:take])
                 if not mails:
                     break
+                users = _link_users(mails)
                 stop = ""  # the error that made the server unreachable
                 for mail in mails:
                     if stop:
@@ -113,7 +124,7 @@ def deliver(limit: int | None = None, *, operation: int | None = None) -> tuple[
                         mail.state, mail.error = OutboxMail.State.FAILED, stop
                         continue
                     try:
-                        smtp.send_messages([_message(mail)])
+                        smtp.send_messages([_message(mail, users)])
                         mail.state, mail.sent_at, mail.error = (
                             OutboxMail.State.SENT,
                             timezone.now(),
@@ -143,9 +154,19 @@ def _connection_lost(e: Exception) -> bool:
     )
 
 
-def _message(mail: OutboxMail) -> EmailMessage:
+def _link_users(mails: list[OutboxMail]) -> dict[int, User]:
+    """The users whose links the round's mails carry, in one query."""
+    wanted = {m.user_id for m in mails if m.link and m.user_id}
+    return User.objects.in_bulk(wanted) if wanted else {}
+
+
+def _message(mail: OutboxMail, users: dict[int, User]) -> EmailMessage:
+    """The message handed to the SMTP server: a link is made here and stored nowhere."""
     return EmailMessage(
-        subject=mail.subject, body=mail.body, from_email=settings.DEFAULT_FROM_EMAIL, to=[mail.to]
+        subject=mail.subject,
+        body=password_links.fill(mail, users),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[mail.to],
     )
 
 

@@ -3,18 +3,22 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import auth, views
 
 app_name = "portal"
 urlpatterns = [
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="portal/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", auth.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("forgot-password/", auth.ForgotPasswordView.as_view(), name="forgot_password"),
+    path(
+        "forgot-password/sent/",
+        auth.ForgotPasswordSentView.as_view(),
+        name="forgot_password_sent",
+    ),
+    path("set-password/done/", auth.SetPasswordDoneView.as_view(), name="set_password_done"),
+    path("set-password/<uidb64>/<token>/", auth.SetPasswordView.as_view(), name="set_password"),
+    # The address of the welcome mails sent before there was a set-password page.
+    path("reset/<uidb64>/<token>/", auth.SetPasswordView.as_view(), name="set_password_old"),
     path("", views.home, name="home"),
     path("imports/", views.imports, name="imports"),
     path("imports/<slug:name>/", views.kind, name="kind"),

@@ -17,7 +17,7 @@ from registrar.bulk import engine
 from registrar.bulk.docs import kind_reference, option_default, template_file
 from registrar.bulk.imports import KINDS
 from registrar.directory import permissions
-from registrar.jobs import access, service
+from registrar.jobs import access, retention, service, supervision
 from registrar.jobs.models import Job
 
 DOMAIN_TITLES = {
@@ -195,8 +195,15 @@ def _job_context(request, job: Job) -> dict:
         for name in ("created", "updated", "deleted", "unchanged", "skipped", "rejected")
     ]
     kind = KINDS.get(job.kind)
+    paths = {n: getattr(op, f"{n}_path") for n in ("results", "rejects", "log")} if op else {}
+    files = [n for n, path in paths.items() if path and os.path.exists(path)]
+    upload = job.upload
     return {
         "job": job,
+        "hint": supervision.waiting_hint(job),
+        "files": files,
+        "files_purged": retention.files_purged(op.pk) if op is not None and not files else None,
+        "upload_gone": service.upload_gone(upload) if upload and upload.purged_at else "",
         "kind_title": kind.title if kind else job.kind,
         "op": op,
         "counts": counts,
@@ -212,7 +219,7 @@ def _job_context(request, job: Job) -> dict:
 @guarded
 @require_GET
 def job(request, job_id):
-    j = access.job_for(request.user, job_id)
+    j = supervision.reap_if_stale(access.job_for(request.user, job_id))
     return render(request, "portal/job.html", _job_context(request, j))
 
 
@@ -220,7 +227,7 @@ def job(request, job_id):
 @require_GET
 def job_status(request, job_id):
     """The live part of the job page, polled by htmx until the job ends."""
-    j = access.job_for(request.user, job_id)
+    j = supervision.reap_if_stale(access.job_for(request.user, job_id))
     return render(request, "portal/_job_status.html", _job_context(request, j))
 
 
@@ -300,9 +307,7 @@ def operation_undo(request, op_id):
 @require_GET
 def operation_file(request, op_id, name):
     op = access.operation_for(request.user, op_id)
-    path = getattr(op, f"{name}_path", "")
-    if not path or not os.path.exists(path):
-        raise service.Refused(_("This operation has no such file."), 404)
+    path = service.operation_file(op, name)  # 410 once purged, 404 when there is none
     return FileResponse(
         open(path, "rb"), as_attachment=True, filename=f"{op.pk}-{os.path.basename(path)}"
     )

@@ -44,11 +44,14 @@ FIELDS = {
 EMPTY = {"published": False, "disabled": False}
 
 
+CREDIT_AMOUNT = parsers.money(8, 2)  # CourseCredit.amount
+
+
 def _credit(s: str):
     name, sep, amount = s.rpartition(":")
     if not sep or not name.strip():
         raise parsers.CellError("invalid_number", detail=" (use TYPE:AMOUNT)")
-    return name.strip(), parsers.decimal_(0)(amount.strip())
+    return name.strip(), CREDIT_AMOUNT(amount.strip())
 
 
 def _folder(s: str) -> str:

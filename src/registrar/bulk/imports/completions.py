@@ -149,7 +149,7 @@ class Completions(ImportKind):
                 new.append({"user_id": uid, "course_id": cid, **values})
                 new_rows.append(r.number)
             else:
-                changed.append((rec["id"], values, r.number))
+                changed.append((rec["id"], values, r.number, rec["op"]))
             if r.data["pair"] not in refs["assigned"]:
                 assign.append(
                     {"user_id": uid, "course_id": cid, "source": Source.IMPORT, "assigned_at": now}
@@ -163,7 +163,10 @@ class Completions(ImportKind):
                 row["id"]: row
                 for row in CourseRecord.objects.filter(pk__in=[c[0] for c in changed]).values()
             }
+            # The full row is the journal's before; `op` as planned guards the write.
             writes.update(
-                CourseRecord, [(pk, vals, full[pk], n) for pk, vals, n in changed], ctx.op
+                CourseRecord,
+                [(pk, vals, {**full[pk], "op": seen}, n) for pk, vals, n, seen in changed],
+                ctx.op,
             )
         writes.insert(CourseAssignment, assign, ctx.op)

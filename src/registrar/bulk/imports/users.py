@@ -1,9 +1,5 @@
 """users (SPEC §4.6, seed 003): the 37 columns of the French LMS, plus training_access."""
 
-from django.conf import settings
-from django.contrib.auth.tokens import default_token_generator
-from django.utils.encoding import force_bytes
-from django.utils.http import urlsafe_base64_encode
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -12,6 +8,7 @@ from registrar.directory.models import (
     Audience,
     ListFolder,
     ListMember,
+    Organisation,
     Role,
     RoleGrant,
     User,
@@ -19,10 +16,13 @@ from registrar.directory.models import (
     UserList,
 )
 from registrar.journal import writes
+from registrar.notify import password_links, tasks
 from registrar.notify.models import OutboxMail
 
 from .. import lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
+
+ROLE_FIELDS = ("id", "permissions", "site_admin", "content_admin")  # what the grant check reads
 
 FIELDS = {  # column -> User field
     "user_lname": "last_name",
@@ -343,26 +343,40 @@ class Users(ImportKind):
             Audience, "name", {a for r in rows for a in r.values["user_audiences"] or []}, "id"
         )
         roles = lookups.by_key(
-            Role, "name", {n for r in rows for n, _ in r.values["user_roles"] or []}, "id"
+            Role, "name", {n for r in rows for n, _ in r.values["user_roles"] or []}, *ROLE_FIELDS
         )
         lists = lookups.by_key(
             UserList, "name", {n for r in rows for n in r.values["list_name"] or []}, "id"
         )
         existing_ids = [u["id"] for u in (by_extid if match_extid else by_login).values()]
-        links = {"aud": {}, "role": {}, "list": set()}
+        links = {"aud": {}, "role": {}, "list": set(), "grants_of": {}}
         for part in lookups.chunks(existing_ids):
             for row in UserAudience.objects.filter(user_id__in=part).values(
-                "id", "user_id", "audience_id"
+                "id", "user_id", "audience_id", "op"
             ):
                 links["aud"][(row["user_id"], row["audience_id"])] = row
             for row in RoleGrant.objects.filter(user_id__in=part).values(
-                "id", "user_id", "role_id", "scope_id"
+                "id", "user_id", "role_id", "scope_id", "op"
             ):
                 links["role"][(row["user_id"], row["role_id"], row["scope_id"])] = row
+                links["grants_of"].setdefault(row["user_id"], []).append(row)
             for row in ListMember.objects.filter(user_id__in=part).values(
                 "user_id", "user_list_id"
             ):
                 links["list"].add((row["user_id"], row["user_list_id"]))
+        held = list(links["role"].values())
+        # Roles and scopes of the grants users hold already: the grant check needs both.
+        role_by_id = {x["id"]: x for x in roles.values()}
+        role_by_id.update(
+            lookups.by_key(Role, "id", {g["role_id"] for g in held}, "name", *ROLE_FIELDS[1:])
+        )
+        scope_extid = {o["id"]: extid for extid, o in orgs.items()}
+        scope_extid.update(
+            (pk, o["extid"])
+            for pk, o in lookups.by_key(
+                Organisation, "id", {g["scope_id"] for g in held} - set(scope_extid), "extid"
+            ).items()
+        )
         return {
             "by_login": by_login,
             "by_extid": by_extid,
@@ -370,6 +384,8 @@ class Users(ImportKind):
             "orgs": orgs,
             "audiences": audiences,
             "roles": roles,
+            "role_by_id": role_by_id,
+            "scope_extid": scope_extid,
             "lists": lists,
             "links": links,
         }
@@ -464,6 +480,10 @@ class Users(ImportKind):
                     r.data["new"]["password"] = pw
                     r.data["diff"]["password"] = pw
                     r.result = UPDATED
+        if not ctx.granter.unlimited:
+            for r in rows:
+                if r.result == UPDATED:
+                    self._check_privileged(r, refs, ctx)
         self._plan_lists(rows, refs)
         self._plan_deferred(rows, ctx)
 
@@ -495,6 +515,8 @@ class Users(ImportKind):
             if o["match_on"] == "extid"
             else refs["by_login"].get(v["user_login"])
         )
+        if old is None:
+            self._check_grants(r, dict.fromkeys(grants), refs, ctx)
         if old is None or not r.ok:
             return
         links = refs["links"]
@@ -524,8 +546,36 @@ class Users(ImportKind):
             for n in dict.fromkeys(list_ids)
             if n not in lists or (uid, lists[n]["id"]) not in links["list"]
         ]
+        self._check_grants(r, add_g + [(g["role_id"], g["scope_id"]) for g in del_g], refs, ctx)
         r.data["links"] = bool(add_a or add_g or del_a or del_g or add_l)
         r.data.update(add_a=add_a, add_g=add_g, del_a=del_a, del_g=del_g)
+
+    def _check_grants(self, r, grants, refs, ctx) -> None:
+        """Every grant the row gives or takes away must be the actor's to give
+        (directory.permissions.Granter): role_not_grantable otherwise."""
+        for role_id, scope_id in grants:
+            role = refs["role_by_id"][role_id]
+            if not ctx.granter.may_grant(role, scope_id):
+                r.reject("role_not_grantable", role=role["name"], scope=self._scope(scope_id, refs))
+
+    def _check_privileged(self, r, refs, ctx) -> None:
+        """A user holding a role the actor could not grant is changed only by one who could:
+        otherwise an administrator could take over a more powerful account (its password,
+        email or login) inside their organisation."""
+        for g in refs["links"]["grants_of"].get(r.data["old"]["id"], ()):
+            role = refs["role_by_id"][g["role_id"]]
+            if not ctx.granter.may_grant(role, g["scope_id"]):
+                r.reject(
+                    "privileged_user",
+                    value=r.data["old"]["login"],
+                    role=role["name"],
+                    scope=self._scope(g["scope_id"], refs),
+                )
+                return
+
+    @staticmethod
+    def _scope(scope_id, refs) -> str:
+        return refs["scope_extid"].get(scope_id, "?") if scope_id else _("the whole platform")
 
     def _plan_lists(self, rows, refs):
         """A list missing from the platform is created once: the first applied row naming it warns."""
@@ -579,7 +629,12 @@ class Users(ImportKind):
         writes.update(
             User,
             [
-                (r.data["old"]["id"], r.data["diff"], full[r.data["old"]["id"]], r.number)
+                (
+                    r.data["old"]["id"],
+                    r.data["diff"],
+                    {**full[r.data["old"]["id"]], "op": r.data["old"]["op"]},
+                    r.number,
+                )
                 for r in updating
                 if r.data["diff"]
             ],
@@ -613,8 +668,8 @@ class Users(ImportKind):
             ]
             del_a += r.data.get("del_a", [])
             del_g += r.data.get("del_g", [])
-        writes.delete(UserAudience, [(x["id"], {**x, "op": None}, None) for x in del_a], op)
-        writes.delete(RoleGrant, [(x["id"], {**x, "op": None}, None) for x in del_g], op)
+        writes.delete(UserAudience, [(x["id"], x, None) for x in del_a], op)
+        writes.delete(RoleGrant, [(x["id"], x, None) for x in del_g], op)
         writes.insert(UserAudience, aud, op)
         writes.insert(RoleGrant, grants, op)
         writes.insert(ListMember, members, op)
@@ -641,26 +696,24 @@ class Users(ImportKind):
         return lists
 
     def _welcome(self, created, op):
-        base = getattr(settings, "REGISTRAR_BASE_URL", "http://127.0.0.1:8000")
-        mails = []
-        for r in created:
-            new = r.data["new"]
-            if not new.get("email"):
-                continue
-            user = User(pk=r.data["uid"], login=new["login"], email=new["email"], password="!")
-            token = default_token_generator.make_token(user)
-            link = f"{base}/reset/{urlsafe_base64_encode(force_bytes(user.pk))}/{token}/"
-            body = f"Hello {new['first_name']},\n\nYour Registrar account is ready.\nLogin: {new['login']}\nChoose your password here: {link}\n"
-            mails.append(
-                OutboxMail(
-                    to=new["email"],
-                    subject="Your training account",
-                    body=body,
-                    user_id=user.pk,
-                    operation=op,
-                )
+        """Queue a welcome mail, in the user's language, for each new user with an address; its
+        set-password link is made from the stored password hash when the mail is sent (stored
+        nowhere), and a background task delivers them once the import commits."""
+        mails = [
+            password_links.welcome_mail(
+                user_id=r.data["uid"],
+                login=r.data["new"]["login"],
+                first_name=r.data["new"]["first_name"],
+                email=r.data["new"]["email"],
+                culture=r.data["new"].get("culture") or "",
+                operation=op,
             )
+            for r in created
+            if r.data["new"].get("email")
+        ]
         OutboxMail.objects.bulk_create(mails, batch_size=1000)
+        if mails:
+            tasks.deliver_after_commit(op.pk)
 
     def finish(self, ctx):
         """Managers defined later in the file: link them now, or warn manager_not_found."""

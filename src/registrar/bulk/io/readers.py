@@ -4,11 +4,11 @@ import codecs
 import csv
 import io
 import os
-import zipfile
 from collections.abc import Iterator
-from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+
+from . import sheets
 
 csv.field_size_limit(1 << 24)
 
@@ -112,6 +112,41 @@ class Table:
         pass
 
 
+def check_encoding(name: str) -> None:
+    """Refuse an encoding Python does not know, or one that is not a text encoding (zlib...)."""
+    try:
+        info = codecs.lookup(name)
+    except LookupError:
+        raise FileError(
+            "invalid_option", option="encoding", reason=f"unknown encoding {name!r}"
+        ) from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise FileError(
+            "invalid_option", option="encoding", reason=f"{name!r} is not a text encoding"
+        )
+
+
+def _swallowed_rows(cells: list[str], delimiter: str, width: int) -> int:
+    """How many whole rows a multi-line record holds inside its cells: lines after a cell's
+    first that have as many separators as a row. A legitimate multi-line cell (an address, a
+    description) has few; a quote left open takes in the next rows' lines with theirs."""
+    need = max(1, width - 1)
+    found = 0
+    for c in cells:
+        if "\n" in c or "\r" in c:
+            found += sum(1 for line in c.splitlines()[1:] if line.count(delimiter) >= need)
+    return found
+
+
+def _without_nul(lines):
+    """The text's lines; a NUL character refuses the file: it is a binary or damaged file, and
+    PostgreSQL cannot store the character in any text column."""
+    for number, line in enumerate(lines, 1):
+        if "\x00" in line:
+            raise FileError("unreadable_file", reason=f"line {number} holds a NUL character")
+        yield line
+
+
 class CsvTable(Table):
     def __init__(
         self,
@@ -123,30 +158,43 @@ class CsvTable(Table):
         super().__init__(path, header)
         self.size = os.path.getsize(path)
         self._raw = open(path, "rb")  # noqa: SIM115 (closed by close())
+        try:
+            self._open(header, delimiter, encoding)
+        except BaseException:
+            self._raw.close()
+            raise
+
+    def _open(self, header: bool, delimiter: str | None, encoding: str | None) -> None:
         sample = self._raw.read(65536)
         self._raw.seek(0)
-        try:
-            self.encoding = encoding or detect_encoding(_deciding_sample(self._raw, sample))
-            codecs.lookup(self.encoding)
-        except LookupError:
-            raise FileError(
-                "invalid_option", option="encoding", reason=f"unknown encoding {encoding!r}"
-            ) from None
+        self.encoding = encoding or detect_encoding(_deciding_sample(self._raw, sample))
+        check_encoding(self.encoding)
         self._text = io.TextIOWrapper(self._raw, encoding=self.encoding, newline="")
         lines = sample.decode(self.encoding, errors="ignore").lstrip("\ufeff").splitlines()
         first = next((line for line in lines if line.strip()), "")  # blank lines are ignored
         self.delimiter = delimiter or detect_delimiter(first)
-        self._reader = csv.reader(self._text, delimiter=self.delimiter)
+        self._reader = csv.reader(_without_nul(self._text), delimiter=self.delimiter)
         self._number = 0
+        self._line = 0  # the physical line the last record ended on
+        self._width = 0  # cells a row has: the header's, else the first row's
         if header:
             self.headers = self._first_row()
+            self._width = len(self.headers or ())
 
     def _next(self) -> list[str] | None:
         try:
-            return next(self._reader)
+            cells = next(self._reader)
         except UnicodeDecodeError as e:
             raise FileError(
                 "unreadable_file", reason=f"not valid {self.encoding} near byte {e.start}"
+            ) from None
+        except UnicodeError as e:  # utf-16 or utf-32 forced on a file without a byte-order mark
+            hint = ""
+            if self.encoding.lower().replace("_", "-") in ("utf-16", "utf-32", "utf16", "utf32"):
+                hint = f": name the byte order ({self.encoding}-le or {self.encoding}-be)"
+                hint += " or leave encoding empty to detect it"
+            raise FileError(
+                "unreadable_file", reason=f"not valid {self.encoding} ({e}){hint}"
             ) from None
         except csv.Error as e:
             raise FileError(
@@ -154,6 +202,18 @@ class CsvTable(Table):
             ) from None
         except StopIteration:
             return None
+        start, self._line = self._line + 1, self._reader.line_num
+        if self._line > start:  # a record over several lines: a cell holds line breaks
+            self._check_quotes(cells, start)
+        return cells
+
+    def _check_quotes(self, cells: list[str], start: int) -> None:
+        width = self._width or len(cells)
+        swallowed = _swallowed_rows(cells, self.delimiter, width)
+        if swallowed:
+            raise FileError(
+                "unbalanced_quote", line=start, lines=self._line - start + 1, rows=swallowed
+            )
 
     def _first_row(self) -> list[str] | None:
         while (cells := self._next()) is not None:
@@ -170,6 +230,8 @@ class CsvTable(Table):
             self._number = n
             for c in cells:
                 if c and not c.isspace():
+                    if not self._width:
+                        self._width = len(cells)
                     yield n, [c.strip() for c in cells]
                     break
 
@@ -180,75 +242,83 @@ class CsvTable(Table):
         self._raw.close()
 
 
-def _cell_text(v) -> str:
-    if v is None or v == "":
-        return ""
-    if isinstance(v, str):
-        return v.strip()
-    if isinstance(v, bool):
-        return "1" if v else "0"
-    if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
-    if isinstance(v, datetime):
-        return (
-            v.isoformat(sep="T")
-            if (v.hour, v.minute, v.second) != (0, 0, 0)
-            else v.date().isoformat()
-        )
-    if isinstance(v, (date, time)):
-        return v.isoformat()
-    if isinstance(v, timedelta):
-        return str(int(v.total_seconds()))
-    return str(v)
+_cell_text = sheets.cell_text  # a calamine value as text (the child renders every cell so)
+
+
+def sheet_limits() -> sheets.Limits:
+    """What reading one spreadsheet may cost, from the settings."""
+    return sheets.Limits(
+        max_bytes=settings.REGISTRAR_MAX_UNZIPPED_BYTES,
+        max_cells=settings.REGISTRAR_MAX_SHEET_CELLS,
+        max_columns=settings.REGISTRAR_MAX_SHEET_COLUMNS,
+        memory_mb=settings.REGISTRAR_SHEET_MEMORY_MB,
+        cpu_seconds=settings.REGISTRAR_SHEET_CPU_SECONDS,
+    )
 
 
 class SheetTable(Table):
-    """The first sheet of an .xlsx, .xls or .ods file, read with python-calamine."""
+    """The first sheet of an .xlsx, .xls or .ods file, parsed in a child process with its own
+    memory and CPU limits (sheets.ChildReader): no spreadsheet can take this process down.
+
+    Cells sit at their column (A first), rows padded to the header's width; `total` is known
+    for .xls and .ods only."""
 
     def __init__(self, path: str, kind: str, header: bool = True):
         super().__init__(path, header)
         self.format = kind
         self.delimiter = ";"
-        if kind in ("xlsx", "ods"):
-            bound_zip(path)
-        from python_calamine import CalamineWorkbook
-
-        try:
-            self._wb = CalamineWorkbook.from_path(path)
-            sheet = self._wb.get_sheet_by_index(0)
-        except Exception as e:  # calamine raises its own error types for broken files
-            raise FileError("unreadable_file", reason=str(e).splitlines()[0][:200]) from None
-        self._iter = iter(sheet.iter_rows())
-        self._height = sheet.height or 0
+        limits = sheet_limits()
+        bound_zip(path, kind, limits)
+        self._child = sheets.ChildReader(path, kind, limits)
+        self._rows = self._child.rows()
         self._number = 0
         if header:
-            for cells in self._iter:
-                self._number += 1
-                if any(c not in (None, "") for c in cells):
-                    self.headers = [_cell_text(c) for c in cells]
-                    break
-        self.total = max(0, self._height - self._number)
+            first = self._next()
+            if first is not None:
+                self._number, self.headers = first
+        last = self._child.last_row
+        self.total = None if last is None else max(0, last - self._number)
+
+    def _next(self) -> tuple[int, list[str]] | None:
+        try:
+            return next(self._rows, None)
+        except sheets.Refusal as e:
+            self.close()
+            raise FileError(e.code, reason=e.reason) from None
 
     def rows(self):
-        for cells in self._iter:
-            self._number += 1
-            texts = [_cell_text(c) for c in cells]
-            if any(texts):
-                yield self._number, texts
+        # Rows as wide as the header, as calamine's grid gave them (the child sends each row
+        # up to its last value only).
+        width = len(self.headers or ())
+        while (row := self._next()) is not None:
+            self._number, cells = row
+            if len(cells) < width:
+                cells += [""] * (width - len(cells))
+            yield row
 
     def fraction(self) -> float | None:
-        return self._number / self._height if self._height else 1.0
+        last = self._child.last_row
+        if last:
+            return min(1.0, self._number / last)
+        return self._child.fraction
+
+    @property
+    def child_peak_kib(self) -> int | None:
+        """The child's peak resident memory, once it has finished."""
+        return self._child.peak_kb
+
+    def close(self) -> None:
+        self._child.close()
 
 
-def bound_zip(path: str) -> None:
-    """Refuse a zip that is not one, or that would inflate past the configured bound."""
+def bound_zip(path: str, kind: str = "xlsx", limits: sheets.Limits | None = None) -> None:
+    """Refuse, before any child runs, a zip that is not one or would inflate past the bound,
+    and an .xlsx whose first sheet declares more cells than allowed (central directory and
+    the sheet's first KiBs only: nothing is inflated whole)."""
     try:
-        with zipfile.ZipFile(path) as z:
-            total = sum(i.file_size for i in z.infolist())
-    except zipfile.BadZipFile:
-        raise FileError("unreadable_file", reason="not a valid spreadsheet (zip) file") from None
-    if total > settings.REGISTRAR_MAX_UNZIPPED_BYTES:
-        raise FileError("unreadable_file", reason=f"the spreadsheet would inflate to {total} bytes")
+        sheets.check_file(path, kind, limits or sheet_limits())
+    except sheets.Refusal as e:
+        raise FileError(e.code, reason=e.reason) from None
 
 
 def open_table(

@@ -3,25 +3,51 @@
 import csv
 
 ESCAPE_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+_FIRST = frozenset(ESCAPE_PREFIXES)
 
 
 def escape_formula(value: str) -> str:
-    """Neutralise a cell a spreadsheet would run as a formula."""
+    """Neutralise a cell a spreadsheet would run as a formula (SPEC §6): a leading quote."""
     return "'" + value if value and value.startswith(ESCAPE_PREFIXES) else value
 
 
+def escape_row(cells) -> list:
+    """Every cell of a row escaped; non-text cells (row numbers) as they are."""
+    first = _FIRST
+    return [("'" + c) if isinstance(c, str) and c[:1] in first else c for c in cells]
+
+
+def log_line(text: str) -> str:
+    """A log line that stays one line and never starts a cell a spreadsheet would evaluate:
+    line breaks and tabs inside it become spaces."""
+    return escape_formula(text.replace("\r", " ").replace("\n", " ").replace("\t", " "))
+
+
 class TableWriter:
-    """Rows out to CSV (given separator and encoding) or .xlsx (constant memory)."""
+    """Rows out to CSV (given separator and encoding) or .xlsx (constant memory).
+
+    `escape`: CSV cells a spreadsheet would evaluate get a leading quote (results files). An
+    .xlsx cell is always written as text, which no spreadsheet evaluates, so it stays as is."""
 
     def __init__(
-        self, path: str, fmt: str = "csv", delimiter: str = ",", encoding: str = "utf-8-sig"
+        self,
+        path: str,
+        fmt: str = "csv",
+        delimiter: str = ",",
+        encoding: str = "utf-8-sig",
+        escape: bool = False,
     ):
         self.path, self.fmt = path, fmt
         if fmt == "csv":
             self._f = open(path, "w", encoding=encoding, newline="", errors="replace")  # noqa: SIM115
             self._w = csv.writer(self._f, delimiter=delimiter)
-            self.write = self._w.writerow
-            self.write_many = self._w.writerows
+            if escape:
+                row, rows = self._w.writerow, self._w.writerows
+                self.write = lambda cells: row(escape_row(cells))
+                self.write_many = lambda many: rows([escape_row(c) for c in many])
+            else:
+                self.write = self._w.writerow
+                self.write_many = self._w.writerows
         else:
             import xlsxwriter
 

@@ -161,6 +161,28 @@ def test_item10_the_account_lock_starts_after_ten_failures(world):
     assert "Too many failed sign-ins" in page(sign_in("eu.admin", "eu-pass")[0])
 
 
+def test_item10_guesses_sent_in_parallel_are_refused_past_the_limit(world, monkeypatch):
+    """Attempts are counted before their password is checked: while 30 guesses are still being
+    checked (none has failed yet), no more than the limit get to try."""
+    from django.contrib.auth.backends import ModelBackend
+
+    from registrar.portal.auth import ThrottledModelBackend
+
+    tried, results = [], []
+    real = ModelBackend.authenticate
+
+    def slow(self, request, username=None, password=None, **kw):
+        tried.append(password)
+        if len(tried) <= 30:  # the guesses in flight: each re-enters sign-in before failing
+            results.append(ThrottledModelBackend().authenticate(None, "eu.admin", f"g{len(tried)}"))
+        return real(self, request, username, password, **kw)
+
+    monkeypatch.setattr(ModelBackend, "authenticate", slow)
+    ThrottledModelBackend().authenticate(None, "eu.admin", "g0")
+    assert len(tried) == 10  # the limit, not 31
+    assert all(r is None for r in results)
+
+
 def test_item10_the_lock_is_per_account_and_counts_unknown_logins(world):
     for _ in range(10):
         sign_in("EU.Admin ", "wrong")  # case and spaces do not make another account
@@ -375,6 +397,19 @@ def test_item13_a_mail_sent_again_gets_a_fresh_working_link(
         r.request["PATH_INFO"], {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD}
     )
     assert r.status_code == 302 and signed_in(sign_in("newbie", NEW_PASSWORD)[0])
+
+
+def test_item13_no_link_goes_to_an_address_the_account_no_longer_has(
+    run_import, smtp, django_capture_on_commit_callbacks
+):
+    """Found in review: a retried or edited mail would carry a fresh working link to wherever
+    its row points."""
+    _new_user_with_welcome_mail(run_import, django_capture_on_commit_callbacks)
+    User.objects.filter(login="newbie").update(email="new.address@example.com")
+    run_jobs()
+    mail = OutboxMail.objects.get()
+    assert mail.state == "failed" and "email address changed" in mail.error
+    assert all("/set-password/" not in m.get_content() for m in smtp.messages)
 
 
 def test_item13_welcome_mail_of_a_french_user_is_in_french(

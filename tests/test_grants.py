@@ -173,3 +173,23 @@ def test_item8_a_more_privileged_user_is_changed_only_by_who_could_grant_their_r
 def test_item8_the_command_line_grants_anything(run_import, tree):
     rep = run_import("users", H, [["L", "F", "root2", "Pw-123456", "ACME", "Site administrator"]])
     assert rep.rows[0]["result"] == "created"
+
+
+@pytest.mark.parametrize("flag", ["is_superuser", "is_staff"])
+def test_item8_a_superuser_or_staff_account_is_changed_only_by_a_site_administrator(
+    run_import, tree, flag
+):
+    """Found in review: `createsuperuser` makes a user with no role grant at all."""
+    from registrar.directory.models import Organisation
+
+    eu = Organisation.objects.get(extid="EU")
+    root = f.user("root", eu, **{flag: True})
+    me = granter("HR officer", "EU")
+    row = ["Root", "Test", "root", "Taken-over-1", "EU", ""]
+    keep = {"keep_passwords": "no"}
+    rep = run_import("users", H, [row], options=keep, actor=me, scope="EU")
+    assert (rep.rows[0]["result"], rep.rows[0]["codes"]) == ("rejected", "privileged_user")
+    root.refresh_from_db()
+    assert not root.check_password("Taken-over-1")
+    rep = run_import("users", H, [row], options=keep, actor=granter("Site administrator", None))
+    assert rep.rows[0]["result"] == "updated"

@@ -409,3 +409,87 @@ def test_a_nul_character_refuses_the_file_naming_the_line(tmp_path, db):
     with pytest.raises(FileError) as e:
         engine.run_import(engine.Request("catalogue", str(path)))
     assert e.value.code == "unreadable_file" and "line 2" in e.value.params["reason"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (
+            "catalogue",
+            'type,code,title,description\ncourse,C1,Safety,"We cover:\nfire, flood, storms, and more"\n',
+        ),
+        ("static-lists", 'USER;LIST_NAME\nu1;"Sales\nEMEA; West"\n'),
+    ],
+)
+def test_item4_prose_over_several_lines_in_a_narrow_file_is_not_an_unbalanced_quote(
+    tmp_path, db, kind, text
+):
+    """Found in review: lines of prose with commas looked like swallowed rows."""
+    path = tmp_path / "f.csv"
+    path.write_text(text)
+    rep = engine.run_import(engine.Request(kind, str(path), verify_only=True))
+    assert rep.counts["rows"] == 1
+
+
+def test_item1_a_csv_line_without_end_is_refused_without_being_read_whole(
+    tmp_path, db, monkeypatch
+):
+    """Found in review: the csv module reads a whole physical line before its field limit."""
+    from registrar.bulk.io import readers
+
+    monkeypatch.setattr(readers, "LINE_LIMIT", 1000)
+    path = tmp_path / "c.csv"
+    path.write_text(";".join(COMPLETIONS) + "\n" + "x" * 5000)
+    with pytest.raises(FileError) as e:
+        engine.run_import(engine.Request("completions", str(path)))
+    assert e.value.code == "file_too_large" and "line 2" in e.value.params["reason"]
+
+
+def test_item15_the_wsgi_application_refuses_the_published_key(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REGISTRAR_", "DJANGO_"))}
+    env["REGISTRAR_DATA"] = str(tmp_path)  # no installation key written there
+    p = subprocess.run(
+        [sys.executable, "-c", "import registrar.wsgi"], env=env, capture_output=True, text=True
+    )
+    assert p.returncode != 0 and "published development key" in p.stderr
+    env["REGISTRAR_SECRET_KEY"] = "a-key-of-this-installation-0123456789"
+    p = subprocess.run(
+        [sys.executable, "-c", "import registrar.wsgi"], env=env, capture_output=True, text=True
+    )
+    assert p.returncode == 0, p.stderr
+
+
+def test_item3_what_a_rolled_back_attempt_staged_is_not_kept(run_import, db, monkeypatch):
+    """Found in review: trial runs of the recovery (rolled back) staged ids for finish() that the
+    database never kept. Staging goes to ctx.pending, kept only with its attempt."""
+    f.org("ACME")
+    kind = engine.imports.KINDS["organisations"]
+    original, seen = type(kind).apply, {}
+
+    def apply(self, rows, refs, ctx):
+        original(self, rows, refs, ctx)
+        ctx.pending.setdefault("applied", set()).update(r.values["org_extid"] for r in rows)
+        if any(r.values["org_label"] == "bad" for r in rows):
+            raise RuntimeError("boom")
+
+    def finish(self, ctx):
+        seen.update(ctx.state)
+
+    monkeypatch.setattr(type(kind), "apply", apply)
+    monkeypatch.setattr(type(kind), "finish", finish)
+    h = ["org_label", "org_extid", "parent_extid"]
+    rows = [["good", "G1", "ACME"], ["bad", "B1", "ACME"], ["good", "G2", "ACME"]]
+    rep = run_import("organisations", h, rows)
+    assert [r["result"] for r in rep.rows] == ["created", "rejected", "created"]
+    assert seen["applied"] == {"G1", "G2"}
+
+
+def test_a_misspelt_password_column_never_reaches_the_files(tmp_path, db):
+    """Found in review: `user_pasword` is an unknown column, and its cells went to the results."""
+    f.org("ACME")
+    h = ["user_lname", "user_fname", "user_login", "user_pasword", "org_extid", "Mot de passe"]
+    path = write_csv(tmp_path / "u.csv", [h, ["L", "F", "u1", "Clear-Text-1", "NOPE", "Clear-2"]])
+    rep = engine.run_import(engine.Request("users", path, options={"generate_passwords": "yes"}))
+    for name in (rep.results_path, rep.rejects_path, rep.log_path):
+        text = Path(name).read_text(encoding="utf-8-sig")
+        assert "Clear-Text-1" not in text and "Clear-2" not in text

@@ -230,7 +230,9 @@ CACHES = {
     "throttle": {
         "BACKEND": "django.core.cache.backends.db.DatabaseCache",
         "LOCATION": "registrar_throttle",
-        "OPTIONS": {"MAX_ENTRIES": 100_000},
+        # Expired counters are culled first; only past this many live ones would Django cull live
+        # ones (locks included) by key order, so it sits far above what real traffic holds.
+        "OPTIONS": {"MAX_ENTRIES": 5_000_000},
     },
 }
 # Failures counted within `window` seconds; a key past its limit is refused for `lockout`

@@ -62,6 +62,8 @@ ENGINE_OPTIONS = [
     ),
 ]
 RESULT_COLUMNS = ["row", "result", "codes", "message"]
+# Words of an unknown column's header that make it a secret all the same (left out of every file).
+SECRET_WORDS = ("pass", "pasw", "pwd", "motdepasse", "mdp", "secret", "token")
 
 
 def normalise(header: str) -> str:
@@ -121,6 +123,9 @@ class Context:
         self.actor = actor  # None: the command line
         self._granter = None
         self.state: dict = {}
+        # What a batch stages for finish(), kept only if its attempt is: a trial run or a failed
+        # attempt (rolled back) must not leave ids that the database never kept.
+        self.pending: dict = {}
         self.present: set[str] = set()  # the kind's columns that the file has
         self.amendments: dict[int, list[tuple[str, dict]]] = {}
         self.settled: dict[int, str] = {}  # unchanged rows that a forward reference changed
@@ -192,6 +197,7 @@ class Mapping:
     def __init__(self, kind: ImportKind, headers: list[str] | None, options: dict):
         self.unknown: list[str] = []
         self.positions: dict[str, int] = {}
+        unknown_secrets: set[int] = set()
         if headers is None:  # no header row: the documented column order
             self.headers = [c.name for c in kind.columns]
             self.positions = {c.name: i for i, c in enumerate(kind.columns)}
@@ -207,6 +213,8 @@ class Mapping:
                 name = lookup.get(normalise(h))
                 if name is None:
                     self.unknown.append(h)
+                    if any(w in normalise(h) for w in SECRET_WORDS):
+                        unknown_secrets.add(i)
                 elif name in self.positions:
                     raise FileError("duplicate_column", column=h)
                 else:
@@ -216,7 +224,8 @@ class Mapping:
             for c in kind.columns
             if c.name not in self.positions and c.header_is_required(options)
         ]
-        self.secret_positions = {
+        # A misspelt password column (`user_pasword`) is unknown, and still a secret.
+        self.secret_positions = unknown_secrets | {
             self.positions[c.name] for c in kind.columns if c.secret and c.name in self.positions
         }
 
@@ -632,6 +641,7 @@ def _attempt(kind: ImportKind, ctx: Context, rows: list[Row], keep: bool = True)
     """Plan and apply rows in a savepoint; the exception if they failed (rolled back), else None.
     With keep=False the writes are rolled back anyway (a trial run)."""
     sid = transaction.savepoint()
+    ctx.pending = {}
     try:
         _plan_apply(kind, ctx, rows)
     except Exception as e:
@@ -639,8 +649,11 @@ def _attempt(kind: ImportKind, ctx: Context, rows: list[Row], keep: bool = True)
         return e
     if keep:
         transaction.savepoint_commit(sid)
+        for key, staged in ctx.pending.items():
+            ctx.state.setdefault(key, type(staged)()).update(staged)
     else:
         transaction.savepoint_rollback(sid)
+    ctx.pending = {}
     return None
 
 

@@ -97,6 +97,43 @@ def fail(rule: Rule, ident: str) -> int:
     return math.ceil(left) if left > 0 else 0
 
 
+def reserve(rule: Rule, ident: str) -> int:
+    """Count an attempt before it is tried, so that attempts sent in parallel cannot all pass a
+    check made before any of them failed: returns 0 when it may go on (counted as a failure
+    until `release`), else the seconds the key is locked for (the lock starts once `limit`
+    attempts are counted in the window)."""
+    if rule.limit <= 0:
+        return 0
+    key, t = _key(rule, ident), now()
+    with _serialised(key):
+        state = _cache().get(key)
+        if not state or (t >= state["start"] + rule.window and t >= state["locked_until"]):
+            state = {"start": t, "count": 0, "locked_until": 0}
+        if state["locked_until"] <= t and state["count"] >= rule.limit:
+            state["locked_until"] = t + rule.lockout
+        if state["locked_until"] > t:
+            wait = state["locked_until"] - t
+        else:
+            state["count"] += 1
+            wait = 0
+        ends = max(state["start"] + rule.window, state["locked_until"])
+        _cache().set(key, state, timeout=math.ceil(ends - t) + 1)
+    return math.ceil(wait) if wait > 0 else 0
+
+
+def release(rule: Rule, ident: str) -> None:
+    """Take back an attempt `reserve` counted, which turned out to succeed."""
+    if rule.limit <= 0:
+        return
+    key = _key(rule, ident)
+    with _serialised(key):
+        state = _cache().get(key)
+        if state and state["count"] > 0:
+            state["count"] -= 1
+            ends = max(state["start"] + rule.window, state["locked_until"])
+            _cache().set(key, state, timeout=max(1, math.ceil(ends - now()) + 1))
+
+
 def clear(rule: Rule, ident: str) -> None:
     """Forget the key's failures and lock (a successful sign-in, a password set by mail)."""
     _cache().delete(_key(rule, ident))

@@ -1,7 +1,6 @@
 """The checks every page and API endpoint makes: the kind, upload, job or operation asked for,
 if the user may have it (else Refused with 403 or 404)."""
 
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registrar.bulk import engine, imports
@@ -96,7 +95,7 @@ def check_owner(job: Job, user) -> None:
     the job was queued). The message says why; nothing runs."""
     if user is None:
         reason = _("The account that queued it no longer exists.")
-    elif not user.is_active or expired(user):
+    elif not user.is_active:  # disabled, expired or not yet active
         reason = _("The account that queued it is disabled or has expired.")
     else:
         reason = _still_allowed(job, user)
@@ -106,11 +105,6 @@ def check_owner(job: Job, user) -> None:
             % {"reason": reason},
             403,
         )
-
-
-def expired(user) -> bool:
-    """Whether the account's expiration date is past (the account works through that day)."""
-    return bool(user.expiration_date and user.expiration_date < timezone.localdate())
 
 
 def _still_allowed(job: Job, user) -> str:

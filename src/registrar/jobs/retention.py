@@ -46,9 +46,9 @@ def _upload_places(up: Upload) -> list[Path]:
     """Where an upload's file lives: its folder under DATA_DIR/uploads, and its recorded path's
     folder when that is the upload's own (DATA_DIR may have moved since)."""
     places = [Path(settings.DATA_DIR) / "uploads" / str(up.pk)]
-    if up.path:
-        recorded = Path(up.path)
-        places.append(recorded.parent if recorded.parent.name == str(up.pk) else recorded)
+    # Only the upload's own folder is ever deleted: a recorded path elsewhere is left alone.
+    if up.path and Path(up.path).parent.name == str(up.pk):
+        places.append(Path(up.path).parent)
     return list(dict.fromkeys(places))
 
 

@@ -77,10 +77,10 @@ def journalled(model) -> bool:
     return any(f.name == "op" for f in model._meta.concrete_fields)
 
 
-def register_journalled(app_config) -> None:
-    """An app's journalled models through the journal; its other models as usual."""
+def register_journalled(app_config, others=admin.ModelAdmin) -> None:
+    """An app's journalled models through the journal; its other models on `others`."""
     register_all(app_config, JournalledAdmin, journalled)
-    register_all(app_config)
+    register_all(app_config, others)
 
 
 register_all(apps.get_app_config("journal"), ReadOnlyAdmin)

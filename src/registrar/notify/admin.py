@@ -3,6 +3,7 @@ journal (registrar.journal.admin)."""
 
 from django.apps import apps
 
-from registrar.journal.admin import register_journalled
+from registrar.journal.admin import ReadOnlyAdmin, register_journalled
 
-register_journalled(apps.get_app_config("notify"))
+# The outbox is a record of what was sent: an edited row could send a link elsewhere.
+register_journalled(apps.get_app_config("notify"), ReadOnlyAdmin)

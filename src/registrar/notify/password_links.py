@@ -11,7 +11,7 @@ made from the user's stored password hash and last sign-in: it stops working onc
 from django.conf import settings
 from django.contrib.auth.tokens import default_token_generator
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 from django.utils.translation import gettext as _
@@ -59,6 +59,12 @@ def fill(mail: OutboxMail, users: dict[int, User]) -> str:
         raise NoLink("the mail's user no longer exists: no link sent")
     if not user.is_active:
         raise NoLink("the account is disabled, not yet active or expired: no link sent")
+    # A link goes only to the address the account has now, and only while the mail is fresh: a
+    # retried old mail, or a row edited to another address, never carries a working link.
+    if mail.to.strip().casefold() != (user.email or "").strip().casefold():
+        raise NoLink("the account's email address changed since the mail was queued: no link sent")
+    if (timezone.now() - mail.created_at).total_seconds() > settings.PASSWORD_RESET_TIMEOUT:
+        raise NoLink("the mail is older than a link may live: no link sent")
     return mail.body.replace(PLACEHOLDER, link_for(user))
 
 

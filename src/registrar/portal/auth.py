@@ -35,20 +35,22 @@ class ThrottledModelBackend(ModelBackend):
         # Without a request (a call from code), only the account is counted.
         address = throttle.client_address(request) if request is not None else None
         per_account, per_address = throttle.rule("signin_account"), throttle.rule("signin_address")
-        wait = throttle.retry_after(per_account, account)
-        if address is not None:
-            wait = max(wait, throttle.retry_after(per_address, address))
+        # Each attempt is counted before its password is checked: guesses sent in parallel are
+        # refused past the limit, not all tried while none has failed yet.
+        wait = throttle.reserve(per_account, account)
+        if not wait and address is not None:
+            wait = throttle.reserve(per_address, address)
+            if wait:
+                throttle.release(per_account, account)
         if wait:
             if request is not None:
                 request.signin_retry_after = wait
             return None
         user = super().authenticate(request, username, password, **kwargs)
-        if user is None:
-            throttle.fail(per_account, account)
+        if user is not None:
+            throttle.clear(per_account, account)
             if address is not None:
-                throttle.fail(per_address, address)
-        else:
-            throttle.clear(per_account, account)  # the address keeps its count
+                throttle.release(per_address, address)  # a success is not a failure
         return user
 
 

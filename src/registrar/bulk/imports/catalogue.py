@@ -418,17 +418,13 @@ class Catalogue(ImportKind):
             updating = [
                 r for r in rows if r.result == UPDATED and r.values["type"] == t and r.data["diff"]
             ]
-            full = {
-                x["id"]: x
-                for part in lookups.chunks([r.data["old"]["id"] for r in updating])
-                for x in model.objects.filter(pk__in=part).values()
-            }
             items = []
             for r in updating:
                 diff = {k: deref(x) for k, x in r.data["diff"].items()}
                 if "course_id" in diff:
                     diff["course_id"] = ids["course"][r.values["parent_codes"][0]]
-                items.append((r.data["old"]["id"], diff, full[r.data["old"]["id"]], r.number))
+                # As planned: its op guards the write (the rest of the before is read under lock).
+                items.append((r.data["old"]["id"], diff, r.data["old"], r.number))
             writes.update(model, items, op)
         pc, cc, credits_new, credits_upd = [], [], [], []
         for r in rows:

@@ -158,15 +158,9 @@ class Completions(ImportKind):
         new.sort(key=lambda x: (x["user_id"], x["course_id"]))
         assign.sort(key=lambda x: (x["user_id"], x["course_id"]))
         writes.insert(CourseRecord, new, ctx.op, new_rows)
-        if changed:
-            full = {
-                row["id"]: row
-                for row in CourseRecord.objects.filter(pk__in=[c[0] for c in changed]).values()
-            }
-            # The full row is the journal's before; `op` as planned guards the write.
-            writes.update(
-                CourseRecord,
-                [(pk, vals, {**full[pk], "op": seen}, n) for pk, vals, n, seen in changed],
-                ctx.op,
-            )
+        # The record as planned: its op guards the write; writes.update reads the rest of the
+        # before values under its lock.
+        writes.update(
+            CourseRecord, [(pk, v, {"op": seen}, n) for pk, v, n, seen in changed], ctx.op
+        )
         writes.insert(CourseAssignment, assign, ctx.op)

@@ -20,7 +20,7 @@ from registrar.notify import password_links, tasks
 from registrar.notify.models import OutboxMail
 
 from .. import lookups, parsers
-from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
+from ..kind import CREATED, REJECTED, UNCHANGED, UPDATED, Column, ImportKind, Option
 
 ROLE_FIELDS = ("id", "permissions", "site_admin", "content_admin")  # what the grant check reads
 
@@ -331,6 +331,8 @@ class Users(ImportKind):
             *MANAGERS.values(),
             "externally_managed",
             "must_change_password",
+            "is_superuser",
+            "is_staff",
         ]
         by_login = lookups.by_key(User, "login", logins, *fields)
         by_extid = lookups.by_key(User, "extid", extids, *fields)
@@ -485,7 +487,7 @@ class Users(ImportKind):
                 if r.result == UPDATED:
                     self._check_privileged(r, refs, ctx)
         self._plan_lists(rows, refs)
-        self._plan_deferred(rows, ctx)
+        self._plan_deferred(rows, refs, ctx)
 
     def _plan_links(self, r, refs, ctx):
         """Audiences, roles and lists: resolve names; decide what to add and remove."""
@@ -561,7 +563,15 @@ class Users(ImportKind):
     def _check_privileged(self, r, refs, ctx) -> None:
         """A user holding a role the actor could not grant is changed only by one who could:
         otherwise an administrator could take over a more powerful account (its password,
-        email or login) inside their organisation."""
+        email or login) inside their organisation. A superuser or staff account (the Django
+        admin's) holds the whole platform: only a site administrator changes it."""
+        old = r.data["old"]
+        if (old["is_superuser"] or old["is_staff"]) and not ctx.granter.site_admin:
+            role = "superuser" if old["is_superuser"] else "staff (admin site)"
+            r.reject(
+                "privileged_user", value=old["login"], role=role, scope=_("the whole platform")
+            )
+            return
         for g in refs["links"]["grants_of"].get(r.data["old"]["id"], ()):
             role = refs["role_by_id"][g["role_id"]]
             if not ctx.granter.may_grant(role, g["scope_id"]):
@@ -587,22 +597,26 @@ class Users(ImportKind):
                         created.add(name)
                         r.warn("list_created", value=name)
 
-    def _plan_deferred(self, rows, ctx):
+    def _plan_deferred(self, rows, refs, ctx):
         """Managers not in the platform yet: settled after the last batch (finish).
 
         A manager that an applied row of this batch defines is a change now; one further on in
         the file is only known at the end. An existing user otherwise unchanged is linked then,
         staged here since apply never sees unchanged rows."""
         claimed = ctx.state["extids"]
-        staged = ctx.state.setdefault("deferred", {})
+        staged = ctx.pending.setdefault("deferred", {})
         for r in rows:
             deferred = r.data.get("deferred") if r.result in (UPDATED, UNCHANGED) else None
             if not deferred:
                 continue
+            if r.result == UNCHANGED and not ctx.granter.unlimited:
+                self._check_privileged(r, refs, ctx)  # a manager linked later changes the user
+                if r.result == REJECTED:
+                    continue
             if r.result == UNCHANGED and any(ext in claimed for _, _, ext in deferred):
                 r.result = UPDATED
             if r.result == UNCHANGED:
-                ctx.state.setdefault("unchanged_deferred", set()).add(r.number)
+                ctx.pending.setdefault("unchanged_deferred", set()).add(r.number)
                 for col, fld, ext in deferred:
                     staged[(r.number, col)] = (r.data["old"]["id"], fld, ext)
 
@@ -623,18 +637,11 @@ class Users(ImportKind):
             pw_rows, passwords.hash_many([r.data["diff"]["password"] for r in pw_rows]), strict=True
         ):
             r.data["diff"]["password"] = h
-        full = {}
-        for part in lookups.chunks([r.data["old"]["id"] for r in updating if r.data["diff"]]):
-            full.update({u["id"]: u for u in User.objects.filter(pk__in=part).values()})
+        # Each user as planned: its op guards the write (the before values come from that read).
         writes.update(
             User,
             [
-                (
-                    r.data["old"]["id"],
-                    r.data["diff"],
-                    {**full[r.data["old"]["id"]], "op": r.data["old"]["op"]},
-                    r.number,
-                )
+                (r.data["old"]["id"], r.data["diff"], r.data["old"], r.number)
                 for r in updating
                 if r.data["diff"]
             ],
@@ -675,8 +682,8 @@ class Users(ImportKind):
         writes.insert(ListMember, members, op)
         if ctx.options["welcome_mail"]:
             self._welcome(creating, op)
-        # Last, so that a batch that fails (and is replayed row by row) leaves nothing staged.
-        staged = ctx.state.setdefault("deferred", {})
+        # Staged for finish(); the engine keeps it only if this attempt is kept.
+        staged = ctx.pending.setdefault("deferred", {})
         for r in rows:
             for col, fld, ext in r.data.get("deferred", []):
                 staged[(r.number, col)] = (r.data["uid"], fld, ext)

@@ -11,6 +11,7 @@ from django.conf import settings
 from . import sheets
 
 csv.field_size_limit(1 << 24)
+LINE_LIMIT = 1 << 24  # characters a physical line may have
 
 
 class FileError(Exception):
@@ -138,13 +139,43 @@ def _swallowed_rows(cells: list[str], delimiter: str, width: int) -> int:
     return found
 
 
-def _without_nul(lines):
-    """The text's lines; a NUL character refuses the file: it is a binary or damaged file, and
-    PostgreSQL cannot store the character in any text column."""
-    for number, line in enumerate(lines, 1):
+def _parses_strictly(text: str, delimiter: str) -> bool:
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error:
+        return False
+    return True
+
+
+class _Lines:
+    """The text's lines for the csv reader, keeping those of the record being read (to check a
+    suspect record again, strictly). A NUL character refuses the file: it is a binary or damaged
+    file, and PostgreSQL cannot store the character in any text column."""
+
+    def __init__(self, text):
+        self.readline = text.readline
+        self.record: list[str] = []
+        self.number = 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        # Bounded: a file without line breaks is never read whole into memory.
+        line = self.readline(LINE_LIMIT)
+        if not line:
+            raise StopIteration
+        self.number += 1
+        if len(line) == LINE_LIMIT and line[-1] not in "\r\n":
+            raise FileError(
+                "file_too_large",
+                reason=f"line {self.number} is longer than {LINE_LIMIT:,} characters",
+            )
         if "\x00" in line:
-            raise FileError("unreadable_file", reason=f"line {number} holds a NUL character")
-        yield line
+            raise FileError("unreadable_file", reason=f"line {self.number} holds a NUL character")
+        self.record.append(line)
+        return line
 
 
 class CsvTable(Table):
@@ -173,7 +204,8 @@ class CsvTable(Table):
         lines = sample.decode(self.encoding, errors="ignore").lstrip("\ufeff").splitlines()
         first = next((line for line in lines if line.strip()), "")  # blank lines are ignored
         self.delimiter = delimiter or detect_delimiter(first)
-        self._reader = csv.reader(_without_nul(self._text), delimiter=self.delimiter)
+        self._lines = _Lines(self._text)
+        self._reader = csv.reader(self._lines, delimiter=self.delimiter)
         self._number = 0
         self._line = 0  # the physical line the last record ended on
         self._width = 0  # cells a row has: the header's, else the first row's
@@ -182,6 +214,7 @@ class CsvTable(Table):
             self._width = len(self.headers or ())
 
     def _next(self) -> list[str] | None:
+        self._lines.record.clear()
         try:
             cells = next(self._reader)
         except UnicodeDecodeError as e:
@@ -208,9 +241,12 @@ class CsvTable(Table):
         return cells
 
     def _check_quotes(self, cells: list[str], start: int) -> None:
+        """A record over several lines whose cells hold what look like rows is a quote left open
+        when its own text does not parse strictly (a quote closed by the opening quote of a
+        later cell, or never closed): an address or a description over several lines parses."""
         width = self._width or len(cells)
         swallowed = _swallowed_rows(cells, self.delimiter, width)
-        if swallowed:
+        if swallowed and not _parses_strictly("".join(self._lines.record), self.delimiter):
             raise FileError(
                 "unbalanced_quote", line=start, lines=self._line - start + 1, rows=swallowed
             )

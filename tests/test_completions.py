@@ -193,3 +193,23 @@ def test_out_of_scope_user_is_rejected(run_import, world):
         scope="A",
     )
     assert [result(rep, i) for i in (0, 1)] == [("created", ""), ("rejected", "out_of_scope")]
+
+
+def test_completions_roll_up_to_curricula_and_programmes(run_import, world):
+    """Issue 11's defect: after completing a curriculum's only course there was no curriculum
+    record. Completions now go through the verb that rolls up (learning.progress)."""
+    from registrar.catalogue.models import Course
+    from registrar.journal.undo import undo
+    from registrar.learning.models import CurriculumRecord, ProgrammeRecord
+
+    safe = Course.objects.get(code="SAFE-101")
+    cur = f.curriculum("CUR-1", courses=[safe])
+    prog = f.programme("PROG-1", curricula=[cur])
+    rep = run_import("completions", H, [["SAFE-101", "alice@example.com", "2024-06-15", ""]])
+    assert rep.rows[0]["result"] == "created"
+    c = CurriculumRecord.objects.get(curriculum=cur)
+    p = ProgrammeRecord.objects.get(programme=prog)
+    assert (c.status, p.status) == (CourseStatus.COMPLETED, CourseStatus.COMPLETED)
+    assert timezone.localtime(c.status_date).date().isoformat() == "2024-06-15"
+    undo(rep.operation.pk)
+    assert not CurriculumRecord.objects.exists() and not ProgrammeRecord.objects.exists()

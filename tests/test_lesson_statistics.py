@@ -465,7 +465,7 @@ def test_roll_up_past_the_pairs_limit_filters_each_side_in_one_batch(
 ):
     """More (user, course) combinations than pairs() lists one by one: the roll-up filters users
     and courses separately, and the batch is applied whole, never row by row."""
-    from registrar.bulk import lookups
+    from registrar.core import lookups
 
     monkeypatch.setattr(lookups, "PAIRS_LIMIT", 0)
     monkeypatch.setattr(engine, "_recover", lambda *a: pytest.fail("the batch failed"))

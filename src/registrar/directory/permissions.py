@@ -154,11 +154,10 @@ def may_import(user, kind) -> bool:
     return bool(import_scopes(user, kind))
 
 
-def visible_operations(user) -> Q:
+def visible_operations(user, names_by_domain: dict[str, list[str]]) -> Q:
     """A filter on journal operations: those the user ran, and those whose kind their roles
-    cover over a scope inside theirs (an unscoped operation only to unscoped grants)."""
-    from registrar.bulk import imports
-
+    cover over a scope inside theirs (an unscoped operation only to unscoped grants).
+    `names_by_domain`: the operation names (import kinds...) of each permission domain."""
     gs = grants(user)
     if not gs:
         return Q(pk__in=[])
@@ -166,7 +165,7 @@ def visible_operations(user) -> Q:
         return Q()
     q = Q(actor_id=user.pk)
     for g in gs:
-        names = [k.name for k in imports.KINDS.values() if k.domain in g.domains]
+        names = [n for d in g.domains for n in names_by_domain.get(d, ())]
         if g.scope_id is None:
             inside = Q()
         else:

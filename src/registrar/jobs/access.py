@@ -70,7 +70,10 @@ def job_for(user, job_id) -> Job:
 
 
 def operations_for(user):
-    return Operation.objects.filter(permissions.visible_operations(user))
+    by_domain: dict[str, list[str]] = {}
+    for k in imports.KINDS.values():
+        by_domain.setdefault(k.domain, []).append(k.name)
+    return Operation.objects.filter(permissions.visible_operations(user, by_domain))
 
 
 def operation_for(user, op_id) -> Operation:

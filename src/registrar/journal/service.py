@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from registrar.bulk.io.readers import FileError
+from registrar.core.errors import FileError
 
 from .models import ImportLock, Operation
 

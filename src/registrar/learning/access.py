@@ -9,7 +9,6 @@ the whole set of pairs (chunked under the database's parameter limit), never one
 from collections import defaultdict
 from collections.abc import Iterable
 
-from registrar.bulk import lookups
 from registrar.catalogue.models import (
     Course,
     Curriculum,
@@ -17,6 +16,7 @@ from registrar.catalogue.models import (
     Programme,
     ProgrammeCurriculum,
 )
+from registrar.core import lookups
 from registrar.directory.models import UserAudience
 
 from .models import CourseAssignment, CurriculumAssignment, ProgrammeAssignment

@@ -15,8 +15,8 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from registrar.bulk import lookups
 from registrar.catalogue.models import CurriculumCourse, ProgrammeCurriculum
+from registrar.core import lookups
 from registrar.journal import writes
 
 from .models import CourseRecord, CourseStatus, CurriculumRecord, ProgrammeRecord, Source
@@ -90,44 +90,63 @@ MODELS = {
 
 
 def complete(
-    kind: str, items: list[tuple[int, int, datetime]], op, source: str = Source.IMPORT
+    kind: str, items: list[tuple], op, source: str = Source.IMPORT, known: dict | None = None
 ) -> dict[tuple[int, int], str]:
-    """Mark (user, content, date) completed; an existing completion keeps its own date.
+    """Mark (user, content, date[, input row]) completed; an existing completion keeps its own
+    date. `known`: the records the caller planned on, by (user, content), with their `op` (the
+    guard of journal.writes); read here otherwise. Courses: use complete_courses, which rolls up.
 
     Returns {(user, content): "created" | "updated" | "unchanged"}.
     """
     model, field = MODELS[kind]
     wanted: dict[tuple[int, int], datetime] = {}
-    for u, c, when in items:
+    rows: dict[tuple[int, int], int | None] = {}
+    for u, c, when, *row in items:
         key = (u, c)
         wanted[key] = min(when, wanted.get(key, when))
+        rows.setdefault(key, row[0] if row else None)
     # The exact pairs wanted, not every user × content: a batch of thousands of users and
     # hundreds of courses would otherwise read every record they have.
-    existing = lookups.exact_pairs(
-        model,
-        "user_id",
-        field,
-        wanted.keys(),
-        "status",
-        "status_date",
-        "completion_percent",
-        "source",
-        "op",
+    existing = (
+        known
+        if known is not None
+        else lookups.exact_pairs(
+            model, "user_id", field, wanted.keys(), "status", "status_date", "op"
+        )
     )
     inserts, updates, outcome = [], [], {}
     done = {"status": CourseStatus.COMPLETED, "completion_percent": 100, "source": source}
-    for key, when in wanted.items():
-        rec = existing.get(key)
+    # In (user, content) order: the unique index then grows at its end instead of splitting pages.
+    for key in sorted(wanted):
+        when, rec = wanted[key], existing.get(key)
         if rec is None:
             inserts.append({"user_id": key[0], field: key[1], "status_date": when, **done})
             outcome[key] = "created"
         elif rec["status"] != CourseStatus.COMPLETED:
-            updates.append((rec["id"], {"status_date": when, **done}, rec, None))
+            updates.append((rec["id"], {"status_date": when, **done}, rec, rows[key]))
             outcome[key] = "updated"
         else:
             outcome[key] = "unchanged"
-    writes.insert(model, inserts, op)
+    new_rows = [rows[(x["user_id"], x[field])] for x in inserts]
+    writes.insert(model, inserts, op, new_rows if any(n is not None for n in new_rows) else None)
     writes.update(model, updates, op)
+    return outcome
+
+
+def complete_courses(
+    items: list[tuple],
+    op,
+    source: str = Source.IMPORT,
+    known: dict | None = None,
+    also: tuple[set, set] = (set(), set()),
+) -> dict[tuple[int, int], str]:
+    """Complete courses for users (complete("course", ...)) and roll the completions up to the
+    curricula and programmes they finish: the verb every completion goes through, so that no
+    caller can forget the roll-up. `also`: (users, courses) whose earlier completions the
+    roll-up looks at too (a journey completed now over courses completed before)."""
+    outcome = complete("course", items, op, source, known)
+    done = [key for key, result in outcome.items() if result != "unchanged"]
+    roll_up({u for u, _ in done} | set(also[0]), {c for _, c in done} | set(also[1]), op)
     return outcome
 
 

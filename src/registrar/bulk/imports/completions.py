@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Course
 from registrar.journal import writes
+from registrar.learning import progress
 from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus, Source
 
 from .. import checks, lookups, parsers
@@ -133,34 +134,17 @@ class Completions(ImportKind):
 
     def apply(self, rows, refs, ctx):
         now = timezone.now()
-        new, changed, assign = [], [], []
-        new_rows = []
+        items, known, assign = [], {}, []
         for r in rows:
             uid, cid = r.data["pair"]
-            when = r.values["completion_date"]
-            values = {
-                "status": CourseStatus.COMPLETED,
-                "status_date": when,
-                "completion_percent": 100,
-                "source": Source.IMPORT,
-            }
-            rec = r.data["record"]
-            if rec is None:
-                new.append({"user_id": uid, "course_id": cid, **values})
-                new_rows.append(r.number)
-            else:
-                changed.append((rec["id"], values, r.number, rec["op"]))
+            items.append((uid, cid, r.values["completion_date"], r.number))
+            if r.data["record"] is not None:
+                known[r.data["pair"]] = r.data["record"]  # as planned: its op guards the write
             if r.data["pair"] not in refs["assigned"]:
                 assign.append(
                     {"user_id": uid, "course_id": cid, "source": Source.IMPORT, "assigned_at": now}
                 )
-        # In (user, course) order: the unique index then grows at its end instead of splitting pages.
-        new.sort(key=lambda x: (x["user_id"], x["course_id"]))
+        # The verb writes the records and rolls them up to curricula and programmes.
+        progress.complete_courses(items, ctx.op, Source.IMPORT, known)
         assign.sort(key=lambda x: (x["user_id"], x["course_id"]))
-        writes.insert(CourseRecord, new, ctx.op, new_rows)
-        # The record as planned: its op guards the write; writes.update reads the rest of the
-        # before values under its lock.
-        writes.update(
-            CourseRecord, [(pk, v, {"op": seen}, n) for pk, v, n, seen in changed], ctx.op
-        )
         writes.insert(CourseAssignment, assign, ctx.op)

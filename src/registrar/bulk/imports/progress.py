@@ -219,7 +219,8 @@ class Progress(ImportKind):
             # completed before may finish a programme.
             courses.update(r.data["courses"])
         for level in LEVELS:
-            if by_level[level]:
+            if by_level[level] and level != "course":
                 progress.complete(level, by_level[level], ctx.op)
-        # Once per batch, after every completion of the batch is written.
-        progress.roll_up(users, courses, ctx.op)
+        # Rolled up once per batch, after every completion of the batch is written; courses
+        # completed before may finish a journey completed now.
+        progress.complete_courses(by_level["course"], ctx.op, also=(users, courses))

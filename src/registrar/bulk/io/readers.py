@@ -8,19 +8,12 @@ from collections.abc import Iterator
 
 from django.conf import settings
 
+from registrar.core.errors import FileError  # noqa: F401 (raised here; callers import it from here)
+
 from . import sheets
 
 csv.field_size_limit(1 << 24)
 LINE_LIMIT = 1 << 24  # characters a physical line may have
-
-
-class FileError(Exception):
-    """The file cannot be used at all (exit status 2): a file-level code and its parameters."""
-
-    def __init__(self, code: str, **params):
-        super().__init__(code)
-        self.code = code
-        self.params = params
 
 
 SPREADSHEETS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}

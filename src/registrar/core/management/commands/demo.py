@@ -1293,8 +1293,13 @@ class Demo:
         self.insert(LessonAttempt, attempts)
         self.insert(CreditAward, awards)
         self.insert(Certificate, certificates)
-        self.insert(CurriculumRecord, cur_rows)
-        self.insert(ProgrammeRecord, prg_rows)
+        # The completions imported earlier rolled up to some curricula and programmes already.
+        for model, target, rows in (
+            (CurriculumRecord, "curriculum_id", cur_rows),
+            (ProgrammeRecord, "programme_id", prg_rows),
+        ):
+            have = set(model.objects.values_list("user_id", target))
+            self.insert(model, [r for r in rows if (r["user_id"], r[target]) not in have])
 
     def classroom(self, plan: dict) -> None:
         """One open session per classroom course, with seats for learners who still need it."""

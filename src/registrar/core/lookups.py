@@ -1,0 +1,142 @@
+"""Set-based lookups of the apps' rows: one query per referenced table per batch (import kinds,
+actions and the domain verbs use them).
+
+Values go to the database as parameters, unprepared: Django's `__in` lookups prepare each value
+through several layers, which costs more than the query itself for batches of thousands.
+"""
+
+from django.db import connection
+
+IN_CHUNK = 900  # for callers that build their own `__in` filters
+RAW_CHUNK = 10_000  # parameters per raw IN list (SQLite allows 32,766, PostgreSQL 65,535)
+PAIRS_LIMIT = 50_000  # past this many combinations, pairs() filters each side instead
+
+
+def chunks(values, size: int = IN_CHUNK):
+    values = list(values)
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
+
+
+def _column(model, field: str) -> str:
+    return model._meta.get_field(field).column
+
+
+ARRAY_TYPES = {"UUIDField": "uuid", "CharField": "text", "TextField": "text"}
+
+
+def _array_type(model, field: str) -> str:
+    f = model._meta.get_field(field)
+    return "bigint" if f.is_relation else ARRAY_TYPES.get(f.get_internal_type(), "bigint")
+
+
+def _in_sql(model, field: str, part: list) -> tuple[str, list]:
+    """`field IN (...)`: one array parameter on PostgreSQL (its client-side binding would parse
+    a query of thousands of placeholders), a plain list on SQLite."""
+    col = f'"{model._meta.db_table}"."{_column(model, field)}"'
+    if connection.vendor == "postgresql":
+        return f"{col} = ANY(%s::{_array_type(model, field)}[])", [list(part)]
+    return f"{col} IN ({', '.join(['%s'] * len(part))})", list(part)
+
+
+def _with_op(model, fields) -> tuple:
+    """A journalled row is always read with `op`, the operation that last wrote it: a journalled
+    write of the row checks it (journal.writes guards against changes committed since)."""
+    if "op" in fields or not any(f.name == "op" for f in model._meta.concrete_fields):
+        return tuple(fields)
+    return (*fields, "op")
+
+
+def _in(model, field: str, part: list, *fields):
+    return _select(model, [field, *_with_op(model, fields)], *_in_sql(model, field, part))
+
+
+def _select(model, names: list[str], where: str, params: list):
+    """Rows of `model` matching a raw WHERE clause, as dicts of `names`."""
+    if connection.vendor == "postgresql" and not any("__" in n for n in names):
+        return _pg_select(model, names, where, params)
+    return model._base_manager.extra(where=[where], params=params).values(*names)
+
+
+def _pg_select(model, names: list[str], where: str, params: list) -> list[dict]:
+    """PostgreSQL: run a lookup on a server-side-binding cursor. Django binds client-side, which
+    turns an array parameter of thousands of values into query text to parse twice; psycopg
+    returns native Python types, so no Django converters are needed."""
+    import psycopg
+
+    cols = ", ".join(f'"{model._meta.db_table}"."{_column(model, n)}"' for n in names)
+    connection.ensure_connection()
+    with psycopg.Cursor(connection.connection) as cur:
+        cur.execute(f'SELECT {cols} FROM "{model._meta.db_table}" WHERE {where}', params)
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def by_key(model, field: str, keys, *fields) -> dict:
+    """Rows of `model` whose `field` is in `keys`, as dicts keyed by that field."""
+    out = {}
+    keys = list({k for k in keys if k is not None})
+    f = model._meta.get_field(field)
+    if f.get_internal_type() in ("UUIDField", "DateField", "DateTimeField", "DecimalField"):
+        keys = [f.get_db_prep_value(k, connection) for k in keys]  # as the column stores them
+    for part in chunks(keys, RAW_CHUNK):
+        for row in _in(model, field, part, *fields):
+            out[row[field]] = row
+    return out
+
+
+def pairs(model, left: str, right: str, lefts, rights, *fields) -> dict[tuple, dict]:
+    """Rows keyed by (left, right) for every combination of the given left and right ids."""
+    lefts = {x for x in lefts if x is not None}
+    rights = {x for x in rights if x is not None}
+    return (
+        exact_pairs(model, left, right, [(a, b) for a in lefts for b in rights], *fields)
+        if len(lefts) * len(rights) <= PAIRS_LIMIT
+        else _cross(model, left, right, lefts, rights, *fields)
+    )
+
+
+def _cross(model, left, right, lefts, rights, *fields) -> dict[tuple, dict]:
+    """Rows for every (left, right) combination, when there are too many to list as pairs."""
+    out = {}
+    fields = _with_op(model, fields)
+    for part in chunks(lefts, RAW_CHUNK // 2):
+        lwhere, lparams = _in_sql(model, left, part)
+        for rpart in chunks(rights, RAW_CHUNK // 2):
+            rwhere, rparams = _in_sql(model, right, rpart)
+            names = ["id", left, right, *fields]
+            for row in _select(model, names, f"{lwhere} AND {rwhere}", lparams + rparams):
+                out[(row[left], row[right])] = row
+    return out
+
+
+def exact_pairs(model, left: str, right: str, keys, *fields) -> dict[tuple, dict]:
+    """Rows whose (left, right) is one of `keys`: one query per 5,000 pairs.
+
+    SQLite: a row-value IN over VALUES. PostgreSQL: a join with unnest() of two array
+    parameters, which the planner runs as index probes of the unique (left, right) index."""
+    out = {}
+    fields = _with_op(model, fields)
+    keys = list({k for k in keys if None not in k})
+    lc, rc = _column(model, left), _column(model, right)
+    table = model._meta.db_table
+    for part in chunks(keys, RAW_CHUNK // 2):
+        if connection.vendor == "postgresql":
+            lt, rt = _array_type(model, left), _array_type(model, right)
+            where = f'("{table}"."{lc}", "{table}"."{rc}") IN (SELECT k.a, k.b FROM unnest(%s::{lt}[], %s::{rt}[]) AS k(a, b))'
+            params = [[x for x, _ in part], [y for _, y in part]]
+            if any("__" in n for n in fields):
+                qs = model._base_manager.extra(where=[where], params=params)
+                for row in qs.values("id", left, right, *fields):
+                    out[(row[left], row[right])] = row
+                continue
+            for row in _pg_select(model, ["id", left, right, *fields], where, params):
+                out[(row[left], row[right])] = row
+            continue
+        else:
+            where = f'("{lc}", "{rc}") IN (VALUES {", ".join(["(%s, %s)"] * len(part))})'
+            params = [v for pair in part for v in pair]
+        for row in model._base_manager.extra(where=[where], params=params).values(
+            "id", left, right, *fields
+        ):
+            out[(row[left], row[right])] = row
+    return out

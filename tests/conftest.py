@@ -74,3 +74,42 @@ class Importer:
 @pytest.fixture
 def run_import(tmp_path, db):
     return Importer(tmp_path)
+
+
+class Actor:
+    """Run a bulk action on a selection; returns the report and the results rows (by header).
+
+    `act("users.assign-courses", ids=["amartin"], params={...})`, or where=["org:in:ACME"]."""
+
+    def __call__(
+        self,
+        name: str,
+        params: dict | None = None,
+        ids=None,
+        where=(),
+        any=False,
+        include_disabled=False,
+        list=None,
+        exclude=(),
+        **kw,
+    ):
+        from registrar.bulk.selection import Selection
+
+        target = name.split(".", 1)[0]
+        sel = Selection(
+            target=target,
+            where=[tuple(w.split(":", 2)) for w in where],
+            any=any,
+            include_disabled=include_disabled,
+            list=list,
+            ids=None if ids is None else [*ids],
+            exclude=[*exclude],
+        )
+        report = engine.run(engine.Request(kind=name, selection=sel, params=params or {}, **kw))
+        report.rows = read_results(report.results_path)
+        return report
+
+
+@pytest.fixture
+def act(db):
+    return Actor()

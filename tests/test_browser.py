@@ -106,7 +106,7 @@ def site(tmp_path_factory):
         proc.kill()
         raise RuntimeError((work / "serve.log").read_text())
     (work / "completions.csv").write_text(GOOD_AND_BAD, encoding="utf-8")
-    yield {"url": url, "work": work}
+    yield {"url": url, "work": work, "env": env}
     os.killpg(proc.pid, 15)
     proc.wait(20)
     log.close()
@@ -280,4 +280,80 @@ def test_forgot_and_set_password_pages_in_french_at_a_phone_width(site, browser)
     text = page.inner_text("main")
     assert "Ce lien ne fonctionne pas" in text and "Demander un nouveau lien" in text
     shot("bad-link-fr-phone")
+    context.close()
+
+
+def walk_the_assistant(page, url, shot, words) -> None:
+    """Select by organisation → assign courses → verify → run → per-user results → undo."""
+    page.goto(url + "/assistants/")
+    shot("assistants")
+    page.click("[data-testid=assistant-users]")
+    page.wait_for_url("**/assistants/users/**")
+    page.select_option("select[name=f] >> nth=0", "org")
+    page.select_option("select[name=o] >> nth=0", "in")
+    page.fill("input[name=v] >> nth=0", "ACME-EU")
+    page.click("[data-testid=show-selection]")
+    page.wait_for_selector("[data-testid=selection-rows]")
+    assert words["selected"] in page.inner_text("[data-testid=selection]")
+    shot("selection")
+    page.click("[data-testid=action-assign-courses]")
+    page.wait_for_url("**/assistants/users/assign-courses/**")
+    page.fill("#p_courses", "ETH-201")
+    page.select_option("#p_option", "mandatory")
+    page.fill("#p_target_date", "2027-03-31")
+    shot("parameters")
+    page.click("[data-testid=verify]")
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    results = page.inner_text("[data-testid=item-results]")
+    assert "ETH-201" in results and words["created"] in results
+    shot("verified")
+    page.click("[data-testid=run-now]")
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    assert words["done"] in page.inner_text("[data-testid=job-status]")
+    shot("done")
+    page.click("[data-testid=undo]")
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    assert words["undone"] in page.inner_text("[data-testid=job-status]")
+    shot("undone")
+
+
+def test_assistant_assigns_a_course_to_an_organisation_then_undoes_it(site, browser):
+    """Issue 11: the wizard, select → action → parameters → verify → run → results → undo."""
+    url = site["url"]
+    page = browser.new_page(viewport={"width": 1280, "height": 860})
+    sign_in(page, url, "admin", "admin")
+    page.wait_for_url(url + "/imports/")
+    words = {"selected": "selected", "created": "created", "done": "Done", "undone": "Undone"}
+    walk_the_assistant(page, url, Shots(page, "assistant"), words)
+    page.close()
+
+
+def test_assistant_in_french_at_a_phone_width(site, browser):
+    url = site["url"]
+    registrar(
+        "shell",
+        "-c",
+        "from registrar.directory.models import Organisation, User; "
+        "from registrar.directory.models import Role, RoleGrant; "
+        "u = User.objects.create_user('chef', password='chef-pass', last_name='Chef', "
+        "first_name='Claire', organisation=Organisation.objects.get(extid='ACME'), "
+        "culture='fr-FR'); RoleGrant.objects.create(user=u, "
+        "role=Role.objects.get(name='Site administrator'))",
+        env=site["env"],
+        cwd=site["work"],
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
+    page = context.new_page()
+    sign_in(page, url, "chef", "chef-pass")
+    page.wait_for_url(url + "/imports/")
+    words = {
+        "selected": "sélectionn",
+        "created": "créé",
+        "done": "Terminé",
+        "undone": "Annulation effectuée",
+    }
+    walk_the_assistant(page, url, Shots(page, "assistant-fr-phone"), words)
     context.close()

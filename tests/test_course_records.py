@@ -506,6 +506,19 @@ def test_course_level_importer_rejects_a_row_for_another_course(run_import, worl
     assert "this course-level import is for course 'SAFE-102'" in rep.rows[2]["message"]
 
 
+def test_course_level_importer_names_its_course_as_every_reference_does(run_import, world):
+    """Issue 11's defect: `--set course=safe-101` passed the option check (case-insensitive) and
+    then every row was course_not_found (exact). One matching rule for courses now."""
+    rep = run_import(
+        KIND,
+        ["user", "complete", "completion_date"],
+        [["amartin", "1", "2024-03-15"]],
+        options={"course": "safe-102"},
+    )
+    assert results(rep) == [("created", "")]
+    assert CourseRecord.objects.get().course.code == "SAFE-102"
+
+
 def test_course_level_importer_of_an_unknown_course_is_refused_before_reading(run_import, world):
     path = run_import.file(["user", "complete"], [["amartin", "0"], ["bdurand", "0"]])
     with pytest.raises(FileError) as e:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from django.db import connections
 
-from registrar.bulk import engine
+from registrar.bulk import engine, imports
 from registrar.bulk.io.readers import FileError
 from registrar.directory.models import User
 from registrar.journal import writes
@@ -119,7 +119,7 @@ def test_item3_a_failing_batch_is_isolated_within_a_bound_with_one_log_entry(
     """Rows that fail in apply (a stand-in for any unexpected error) are isolated up to a bound;
     past it the rest of the failing part is rejected whole; one log entry says how many."""
     f.org("ACME")
-    kind = engine.imports.KINDS["organisations"]
+    kind = imports.KINDS["organisations"]
     original = type(kind).apply
 
     def apply(self, rows, refs, ctx):
@@ -463,7 +463,7 @@ def test_item3_what_a_rolled_back_attempt_staged_is_not_kept(run_import, db, mon
     """Found in review: trial runs of the recovery (rolled back) staged ids for finish() that the
     database never kept. Staging goes to ctx.pending, kept only with its attempt."""
     f.org("ACME")
-    kind = engine.imports.KINDS["organisations"]
+    kind = imports.KINDS["organisations"]
     original, seen = type(kind).apply, {}
 
     def apply(self, rows, refs, ctx):

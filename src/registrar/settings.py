@@ -270,3 +270,48 @@ def https_settings(env) -> dict:
 
 REGISTRAR_HTTPS = os.environ.get("REGISTRAR_HTTPS", "") == "1"
 globals().update(https_settings(os.environ))
+
+# --- notifications and calendar feed (issue 11) ---
+# Every page's header shows the signed-in user's unread notification count (one query, only
+# when a template shows it).
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("registrar.portal.context.notifications")
+# A calendar feed carries the user's events that ended at most this many days ago, and every
+# later one (0: every past event too).
+REGISTRAR_CALENDAR_FEED_PAST_DAYS = int(os.environ.get("REGISTRAR_CALENDAR_FEED_PAST_DAYS", "365"))
+# A feed's address is its secret (/calendar/<token>.ics): the development server's access log
+# (django.server) and Django's log of 4xx/5xx answers (django.request) print paths, so both
+# mask it. django.server is declared again as Django declares it, plus the filter (configuring
+# a logger here replaces its handlers).
+LOGGING.setdefault("filters", {})["redact_feed_tokens"] = {
+    "()": "registrar.notify.feed_logging.RedactFeedTokens"
+}
+LOGGING.setdefault("formatters", {})["registrar.server"] = {
+    "()": "django.utils.log.ServerFormatter",
+    "format": "[{server_time}] {message}",
+    "style": "{",
+}
+LOGGING["handlers"]["registrar.server"] = {
+    "level": "INFO",
+    "class": "logging.StreamHandler",
+    "formatter": "registrar.server",
+}
+LOGGING["loggers"]["django.server"] = {
+    "handlers": ["registrar.server"],
+    "level": "INFO",
+    "propagate": False,
+    "filters": ["redact_feed_tokens"],
+}
+LOGGING["loggers"].setdefault("django.request", {}).setdefault("filters", []).append(
+    "redact_feed_tokens"
+)
+
+# --- Mail delivery retries (helper "mail", registrar.notify.outbox) ---------------------------
+# A mail that cannot be delivered (server down, 4xx reply) is tried again after these waits, in
+# minutes (the last repeats), until it has had REGISTRAR_MAIL_MAX_ATTEMPTS tries; then it fails.
+REGISTRAR_MAIL_MAX_ATTEMPTS = int(os.environ.get("REGISTRAR_MAIL_MAX_ATTEMPTS", "6"))
+REGISTRAR_MAIL_RETRY_MINUTES = tuple(
+    float(m) for m in os.environ.get("REGISTRAR_MAIL_RETRY_MINUTES", "1,5,30,120,480").split(",")
+)
+
+# Selections (issue 11): the largest `--ids @FILE` a selection reads.
+REGISTRAR_MAX_IDS_BYTES = int(os.environ.get("REGISTRAR_MAX_IDS_BYTES", str(10 << 20)))

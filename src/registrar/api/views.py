@@ -1,6 +1,7 @@
 """The REST API (django-ninja): the import centre's operations for programs, with token auth
 and the same scopes as the pages. OpenAPI at /api/docs."""
 
+import builtins
 import os
 import shutil
 from datetime import datetime
@@ -14,8 +15,10 @@ from ninja import File, Form, NinjaAPI, Schema, UploadedFile
 from ninja.errors import HttpError, Throttled
 from ninja.security import HttpBearer
 
+from registrar.bulk.codes import CODES
 from registrar.bulk.docs import kind_reference, template_file
 from registrar.core import throttle
+from registrar.core.errors import FileError
 from registrar.jobs import access, service, supervision
 from registrar.jobs.models import Job
 from registrar.journal.models import Operation
@@ -318,6 +321,129 @@ def verify_upload(request, upload_id: UUID, body: RunIn):
 def run_upload(request, upload_id: UUID, body: RunIn):
     """Queue the import itself."""
     return _start(request, upload_id, body, False)
+
+
+class ParamOut(Schema):
+    name: str
+    type: str
+    required: bool
+    nullable: bool
+    choices: list[str]
+    help: str
+
+
+class ActionOut(Schema):
+    name: str
+    target: str
+    action: str
+    title: str
+    description: str
+    domain: str
+    per: str | None
+    params: list[ParamOut]
+    examples: list[dict]
+
+
+class SelectionIn(Schema):
+    where: list[str | list[str]] = []
+    any: bool = False
+    include_disabled: bool = False
+    list: str | None = None
+    ids: builtins.list[str] | None = None
+    exclude: builtins.list[str] = []
+
+
+class ActionIn(Schema):
+    selection: SelectionIn = SelectionIn()
+    params: dict = {}
+    scope: str = ""
+
+
+class SelectionOut(Schema):
+    count: int
+    first: list[dict]
+
+
+def _action_out(a) -> dict:
+    return {
+        "name": a.name,
+        "target": a.target,
+        "action": a.verb,
+        "title": str(a.title),
+        "description": str(a.description),
+        "domain": a.domain,
+        "per": a.per,
+        "params": [
+            {
+                "name": p.name,
+                "type": p.type.widget,
+                "required": p.required,
+                "nullable": p.nullable,
+                "choices": list(p.type.choices),
+                "help": str(p.help),
+            }
+            for p in a.params
+        ],
+        "examples": a.examples,
+    }
+
+
+@api.get("/actions", response=list[ActionOut], tags=["actions"])
+def list_actions(request, target: str = ""):
+    """The bulk actions the caller may run (on `target`: users, courses, curricula)."""
+    return [_action_out(a) for a in access.actions_for(request.auth, target or None)]
+
+
+def _action(request, target: str, action: str):
+    return access.kind_for(request.auth, f"{target}.{action}")
+
+
+@api.get("/actions/{target}/{action}", response=ActionOut, tags=["actions"])
+@guarded
+def get_action(request, target: str, action: str):
+    """One action: its parameters (types, choices) and examples."""
+    return _action_out(_action(request, target, action))
+
+
+@api.post("/actions/{target}/{action}/selection", response=SelectionOut, tags=["actions"])
+@guarded
+def preview_selection(request, target: str, action: str, body: ActionIn):
+    """How many items the selection holds, and the first 20 (to trim before acting)."""
+    from registrar.bulk.selection import Selection, check, preview
+
+    step = _action(request, target, action)
+    scope = access.scope_for(request.auth, step, body.scope)
+    try:
+        sel = Selection.from_json(step.target, body.selection.dict())
+        check(sel)
+        count, first = preview(sel, access.scope_ids(scope))
+    except FileError as e:
+        raise HttpError(400, f"{e.code}: {CODES[e.code].format(**e.params)}") from None
+    return {"count": count, "first": first}
+
+
+def _start_action(request, target: str, action: str, body: ActionIn, verify_only: bool):
+    step = _action(request, target, action)
+    scope = access.scope_for(request.auth, step, body.scope)
+    job = service.start_action(
+        request.auth, step.name, body.selection.dict(), body.params, verify_only, scope
+    )
+    return 202, _job(job)
+
+
+@api.post("/actions/{target}/{action}/verify", response={202: JobOut}, tags=["actions"])
+@guarded
+def verify_action(request, target: str, action: str, body: ActionIn):
+    """Queue a verification of the action: the full plan per item, nothing written. Follow the
+    job (`/jobs/{id}`), then read its rows (`/operations/{operation}/rows`)."""
+    return _start_action(request, target, action, body, True)
+
+
+@api.post("/actions/{target}/{action}/run", response={202: JobOut}, tags=["actions"])
+@guarded
+def run_action(request, target: str, action: str, body: ActionIn):
+    """Queue the action on the selection; undo it with `/operations/{operation}/undo`."""
+    return _start_action(request, target, action, body, False)
 
 
 @api.get("/jobs/{job_id}", response=JobOut, tags=["jobs"])

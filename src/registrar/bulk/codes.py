@@ -301,6 +301,33 @@ code(
     ),
 )
 
+# Actions, selections and export (SPEC §5, §6).
+code("invalid_parameter", ERROR, _("Parameter {key}: {reason}"))
+code(
+    "invalid_combination",
+    ERROR,
+    _("Parameters {first} and {second} cannot be used together{detail}"),
+)
+code(
+    "template_field_unavailable",
+    ERROR,
+    _("Mail template {template!r} uses the field {field!r}, which this operation cannot fill"),
+)
+code("unknown_field", ERROR, _("Unknown field {field!r}{detail}"))
+code("empty_selection", ERROR, _("The selection is empty: no {target} matched"))
+code("not_tutor_list", ERROR, _("{value!r} is not a static list whose members can be tutored"))
+code("already_completed", SKIP, _("{value!r} is completed already"))
+code("already_done", SKIP, _("Nothing to do: {value!r} is already so"))
+code("list_not_found", ERROR, _("No list is called {value!r}"))
+code("competency_not_found", ERROR, _("No competency has the code {value!r}"))
+code(
+    "certificate_not_issued",
+    SKIP,
+    _("Course {value!r} has no certificate template: nothing to re-issue"),
+)
+code("not_completed", SKIP, _("Course {value!r} is not completed: no certificate to re-issue"))
+code("no_record", SKIP, _("{value!r} has no progress to reset"))
+
 # How to fix a row that got each code (docs/codes.md is generated from this table).
 FIX = {
     "unreadable_file": "Save the file again as CSV (UTF-8) or .xlsx and check it opens in a spreadsheet.",
@@ -389,5 +416,18 @@ FIX = {
     "ambiguous_training": "Merge or delete the duplicate passport entries by hand, then import again.",
     "end_before_start": "Swap the two dates, or fix the one that is wrong.",
     "presence_ignored": "Leave ilt_status empty for lessons that are not classroom (T) lessons.",
+    "invalid_parameter": "Check the parameter's name and value in docs/formats.md (Bulk actions).",
+    "invalid_combination": "Give only one of the two parameters.",
+    "template_field_unavailable": "Edit the mail template to use only the fields this action offers (docs/formats.md, Mail templates).",
+    "unknown_field": "Use one of the fields listed in the message (docs/formats.md, Selections).",
+    "empty_selection": "Widen the selection (check the criteria, the list or the identifiers).",
+    "not_tutor_list": "Name a static list (a dynamic list has no fixed members to tutor).",
+    "already_completed": "Nothing to do.",
+    "already_done": "Nothing to do.",
+    "list_not_found": "Check the list's name (lists are in the Default folder unless moved).",
+    "competency_not_found": "Check the competency's code against the catalogue.",
+    "certificate_not_issued": "Give the course a certificate template first.",
+    "not_completed": "Nothing to do: a certificate is issued when the course is completed.",
+    "no_record": "Nothing to do.",
     "completion_replaced": "Nothing to do if the learner is taking the course again; otherwise undo the import and import with when_status_exists=reject.",
 }

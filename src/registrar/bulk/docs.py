@@ -3,12 +3,14 @@
 The docs are English whatever the active language (`--lang fr` only changes row messages).
 """
 
+import json
 import os
 import tempfile
 
 from django.conf import settings
 from django.utils.translation import override
 
+from .actions import ACTIONS
 from .codes import CODES, FIX
 from .engine import ENGINE_OPTIONS
 from .imports import KINDS
@@ -102,6 +104,64 @@ def _formats_md() -> str:
             ";".join(row.get(n, "") for n in names) for row in kind.template
         ]
         out += ["", "Example:", "", "```", *example, "```"]
+    return "\n".join(out) + "\n"
+
+
+def actions_md() -> str:
+    with override("en"):
+        return _actions_md()
+
+
+def _actions_md() -> str:
+    out = [
+        "# Bulk actions",
+        "",
+        "Generated from the actions by `registrar write-docs`. What to select: docs/selections.md.",
+        "",
+        "```",
+        "registrar act TARGET ACTION [SELECTION] [--params JSON|@file] [--scope ORG_EXTID] [--verify-only]",
+        "              [--results PATH] [--json]",
+        "```",
+        "",
+        "An action runs on the engine of the imports (one operation, one lock per action and scope, one "
+        "transaction, batches, verify-only, journal, undo): the selection is resolved once, then each "
+        "selected item (and, when the action names several objects, each item and object: users × courses) "
+        "ends as one result row: `created`, `updated`, `deleted`, `unchanged`, `skipped` or `rejected`, with "
+        "codes (docs/codes.md). The results file has the item (`user_login`, or `code` for courses and "
+        "curricula), the object (`course_code`, `curriculum_code`) when there is one, then `result`, "
+        "`codes`, `message`; the rejects file the rejected items. Users outside the administrator's "
+        "scope are rejected `out_of_scope`; actions on learner records reject disabled users "
+        "(`user_disabled`) and users without training access (`user_not_in_training`).",
+        "",
+        "Parameters are a JSON object (`--params`, or the API's `params`). A key left out means "
+        '"don\'t change"; `null` clears a value where the table says so. Every parameter is checked '
+        "before anything runs: an unknown key, a bad value or a name that matches nothing exits 2 "
+        "(HTTP 400) with `invalid_parameter` naming the key; two parameters that exclude each other give "
+        "`invalid_combination`. Dates are `YYYY-MM-DD` (or as in imports); lists of names are JSON lists "
+        "(or, in the portal, separated by commas). Course and curriculum codes, list, audience and role "
+        "names match exactly, or case-insensitively when that finds exactly one.",
+        "",
+        "The same actions are at `/api/actions/{target}/{action}` (`/verify`, `/run`: a job; "
+        "`/selection`: the count and first items) and in the portal's Assistants.",
+    ]
+    for a in ACTIONS.values():
+        out += ["", f"## {a.name}", "", str(a.description), ""]
+        per = f" One result per selected item and {a.per_type}." if a.per else ""
+        out += [f"Permission domain: {a.domain}.{per}", ""]
+        out += ["| parameter | type | description |", "|---|---|---|"]
+        for p in a.params:
+            star = "*" if p.required else ""
+            kind = p.type.widget + (f" ({', '.join(p.type.choices)})" if p.type.choices else "")
+            null = " `null` clears it." if p.nullable else ""
+            out.append(f"| `{p.name}`{star} | {kind} | {p.help}{null} |")
+        for ex in a.examples:
+            out += [
+                "",
+                "```",
+                f"registrar act {a.target} {a.verb} --where org:in:ACME-EU "
+                f"--params '{json.dumps(ex, ensure_ascii=False)}'",
+                "```",
+            ]
     return "\n".join(out) + "\n"
 
 

@@ -1,7 +1,8 @@
-"""The bulk import pipeline, written once: read → map → parse → resolve → plan → apply → report.
+"""The bulk pipeline, written once: source → resolve → plan → apply → report, for every import
+kind (rows from a file) and every action (rows from a selection).
 
-Import kinds only declare columns and options and implement resolve/plan/apply over a batch.
-The whole import runs in one transaction: verify-only and all-or-nothing roll it back, so a
+Steps only declare (columns and options, or parameters) and implement resolve/plan/apply over a
+batch. The whole job runs in one transaction: verify-only and all-or-nothing roll it back, so a
 verified plan and the real run give the same per-row results.
 """
 
@@ -15,17 +16,14 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
-from django.utils.translation import gettext_lazy
 
 from registrar.directory import permissions, tree
 from registrar.directory.models import Organisation
 from registrar.journal import service, writes
 from registrar.journal.models import Operation
 
-from . import imports
 from .codes import CODES, WARNING
-from .dedupe import SeenKeys
-from .io.readers import FileError, Table, check_encoding, open_table
+from .io.readers import FileError, open_table
 from .io.writers import TableWriter, log_line
 from .kind import (
     CREATED,
@@ -35,49 +33,37 @@ from .kind import (
     SKIPPED,
     UNCHANGED,
     UPDATED,
-    ImportKind,
-    Option,
     Row,
+    Step,
 )
-from .parsers import CellError
+from .registry import get_kind, get_step  # noqa: F401 (get_kind: re-exported)
+from .sources import (  # noqa: F401 (the engine's file-side names, re-exported)
+    ENGINE_OPTIONS,
+    FILE_RESULT_COLUMNS,
+    SECRET_WORDS,
+    FileSource,
+    Mapping,
+    SelectionSource,
+    normalise,
+    open_input,
+    parse_options,
+    preview,
+)
 
 log = logging.getLogger("registrar.bulk")
-
-ENGINE_OPTIONS = [
-    Option(
-        "delimiter",
-        "",
-        gettext_lazy("CSV separator: ; or , (detected when empty)"),
-        choices=("", ";", ",", "\t", "tab"),
-    ),
-    Option(
-        "encoding",
-        "",
-        gettext_lazy("CSV encoding, e.g. utf-8, utf-16, cp1252 (detected when empty)"),
-    ),
-    Option(
-        "header",
-        True,
-        gettext_lazy("The first line is a header row (no: columns in the documented order)"),
-    ),
-]
-RESULT_COLUMNS = ["row", "result", "codes", "message"]
-# Words of an unknown column's header that make it a secret all the same (left out of every file).
-SECRET_WORDS = ("pass", "pasw", "pwd", "motdepasse", "mdp", "secret", "token")
-
-
-def normalise(header: str) -> str:
-    """Headers match case-, space-, underscore- and hyphen-insensitively."""
-    return "".join(ch for ch in header.lower() if ch not in " _-\t\ufeff")
+RESULT_COLUMNS = FILE_RESULT_COLUMNS
 
 
 @dataclass
 class Request:
-    """Everything one import needs; the CLI, the portal and the API all build one of these."""
+    """Everything one import or action needs; the CLI, the portal and the API build one.
+    An import names its file (`path`) and `options`; an action its `selection` and `params`."""
 
-    kind: str
-    path: str
+    kind: str  # an import kind, or an action: "users.assign-courses"
+    path: str | None = None
     options: dict[str, str] = field(default_factory=dict)
+    selection: object = None  # a bulk.selection.Selection
+    params: dict | None = None
     verify_only: bool = False
     all_or_nothing: bool = False
     scope: str | None = None  # organisation extid
@@ -104,11 +90,12 @@ class Report:
 
 
 class Context:
-    """What a kind sees of the running import."""
+    """What a step sees of the running job (`options`: an import's options, an action's
+    parameters)."""
 
     def __init__(
         self,
-        kind: ImportKind,
+        kind: Step,
         options: dict,
         op: Operation,
         scope_ids: set[int] | None,
@@ -152,177 +139,36 @@ class Context:
         self.amendments.setdefault(row_number, []).append((code, params))
 
 
-def get_kind(name: str) -> ImportKind:
-    try:
-        return imports.KINDS[name]
-    except KeyError:
-        raise FileError(
-            "invalid_option",
-            option="KIND",
-            reason=f"unknown import kind {name!r}; kinds: {', '.join(imports.KINDS)}",
-        ) from None
-
-
-def parse_options(kind: ImportKind, raw: dict[str, str]) -> dict:
-    """Engine and kind options from `--set` strings, with defaults; unknown names are refused."""
-    specs = {o.name: o for o in ENGINE_OPTIONS + kind.options}
-    out = {o.name: o.default for o in specs.values()}
-    for name, value in raw.items():
-        spec = specs.get(name)
-        if spec is None:
-            raise FileError(
-                "invalid_option",
-                option=name,
-                reason=f"not an option of {kind.name}; options: {', '.join(specs)}",
-            )
-        try:
-            out[name] = spec.parse(value)
-        except ValueError as e:
-            raise FileError("invalid_option", option=name, reason=str(e)) from None
-    if out["delimiter"] == "tab":
-        out["delimiter"] = "\t"
-    if out["encoding"]:
-        check_encoding(out["encoding"])
-    return out
-
-
 def subtree_ids(root: Organisation) -> set[int]:
     """Ids of an organisation and all its descendants (one query for the whole tree)."""
     return tree.subtree(root.pk)
 
 
-class Mapping:
-    """Which file column feeds which kind column; unknown and missing columns."""
-
-    def __init__(self, kind: ImportKind, headers: list[str] | None, options: dict):
-        self.unknown: list[str] = []
-        self.positions: dict[str, int] = {}
-        unknown_secrets: set[int] = set()
-        if headers is None:  # no header row: the documented column order
-            self.headers = [c.name for c in kind.columns]
-            self.positions = {c.name: i for i, c in enumerate(kind.columns)}
-        else:
-            self.headers = headers
-            lookup = {}
-            for c in kind.columns:
-                for alias in (c.name, *c.aliases):
-                    lookup[normalise(alias)] = c.name
-            for i, h in enumerate(headers):
-                if not h:
-                    continue
-                name = lookup.get(normalise(h))
-                if name is None:
-                    self.unknown.append(h)
-                    if any(w in normalise(h) for w in SECRET_WORDS):
-                        unknown_secrets.add(i)
-                elif name in self.positions:
-                    raise FileError("duplicate_column", column=h)
-                else:
-                    self.positions[name] = i
-        self.missing = [
-            c.name
-            for c in kind.columns
-            if c.name not in self.positions and c.header_is_required(options)
-        ]
-        # A misspelt password column (`user_pasword`) is unknown, and still a secret.
-        self.secret_positions = unknown_secrets | {
-            self.positions[c.name] for c in kind.columns if c.secret and c.name in self.positions
-        }
-
-
-def open_input(
-    req: Request, kind: ImportKind, options: dict, allow_missing: bool = False
-) -> tuple[Table, Mapping]:
-    """Open the file and map its header; a missing required column is a file error unless
-    `allow_missing` (the preview names it instead)."""
-    table = open_table(
-        req.path,
-        header=options["header"],
-        delimiter=options["delimiter"] or None,
-        encoding=options["encoding"] or None,
-    )
-    if options["header"] and not table.headers:
-        table.close()
-        raise FileError("empty_file")
-    mapping = Mapping(kind, table.headers if options["header"] else None, options)
-    if mapping.missing and not allow_missing:
-        table.close()
-        raise FileError("missing_column", column=", ".join(mapping.missing))
-    return table, mapping
-
-
-def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None) -> dict:
-    """How the first data row is read, column by column, before anything runs (SPEC §2.2)."""
-    kind = get_kind(kind_name)
-    options = parse_options(kind, raw_options or {})
-    kind.check_options(options)
-    table, mapping = open_input(Request(kind_name, path), kind, options, allow_missing=True)
-    try:
-        first = next(iter(table.rows()), None)
-    finally:
-        table.close()
-    if first is None:
-        raise FileError("empty_file")
-    number, cells = first
-    columns = []
-    for c in kind.columns:
-        pos = mapping.positions.get(c.name)
-        raw = cells[pos] if pos is not None and pos < len(cells) else ""
-        entry = {
-            "column": c.name,
-            "header": mapping.headers[pos] if pos is not None else None,
-            "value": "••••••" if c.secret and raw else raw,
-            "required": c.required,
-        }
-        if pos is None:
-            entry["status"] = "missing_column" if c.name in mapping.missing else "absent"
-        elif not raw:
-            entry["status"] = "missing_value" if c.required else "empty"
-        else:
-            try:
-                v = c.parse(raw)
-                entry["status"], entry["parsed"] = "ok", "••••••" if c.secret else str(v)
-            except CellError as e:
-                entry["status"] = e.code
-        columns.append(entry)
-    return {
-        "kind": kind.name,
-        "row": number,
-        "columns": columns,
-        "unknown_columns": mapping.unknown,
-        "missing_columns": mapping.missing,
-        "format": table.format,
-        "delimiter": table.delimiter,
-        "encoding": table.encoding,
-    }
-
-
 class Reporter:
     """Writes the results, rejects and log files as rows are settled, and keeps the counts."""
 
-    def __init__(self, directory: str, table: Table, mapping: Mapping):
+    def __init__(self, directory: str, source):
         os.makedirs(directory, exist_ok=True)
-        spreadsheet = table.format != "csv"
-        ext = "xlsx" if spreadsheet else "csv"
-        self.results_path = os.path.join(directory, f"results.{ext}")
-        self.rejects_path = os.path.join(directory, f"rejects.{ext}")
+        fmt = source.fmt
+        self.results_path = os.path.join(directory, f"results.{fmt}")
+        self.rejects_path = os.path.join(directory, f"rejects.{fmt}")
         self.log_path = os.path.join(directory, "log.txt")
-        fmt = "xlsx" if spreadsheet else "csv"
-        self.fmt, self.delimiter = fmt, table.delimiter
-        self.secret = mapping.secret_positions
-        self.width = len(mapping.headers)
+        self.fmt, self.delimiter = fmt, source.delimiter
+        self.secret = source.secret_positions
+        self.width = len(source.headers)
+        self.label = source.label
+        self.result_columns = source.result_columns
         # Results escape formulas; the rejects keep the input as typed, to be fixed and re-imported.
         self.results = TableWriter(
-            self.results_path, fmt, table.delimiter, "utf-8-sig", escape=True
+            self.results_path, fmt, source.delimiter, "utf-8-sig", escape=True
         )
-        rejects_encoding = (
-            table.encoding if table.encoding.startswith(("utf", "cp", "latin")) else "utf-8-sig"
-        )
-        self.rejects = TableWriter(self.rejects_path, fmt, table.delimiter, rejects_encoding)
+        encoding = source.encoding
+        rejects_encoding = encoding if encoding.startswith(("utf", "cp", "latin")) else "utf-8-sig"
+        self.rejects = TableWriter(self.rejects_path, fmt, source.delimiter, rejects_encoding)
         self.log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
-        self.results.write([*mapping.headers, *RESULT_COLUMNS])
-        if table.has_header:
-            self.rejects.write(mapping.headers)
+        self.results.write([*source.headers, *self.result_columns])
+        if source.has_header:
+            self.rejects.write(source.headers)
         self.counts = dict.fromkeys(("rows", *RESULTS, "warnings"), 0)
 
     def masked(self, cells: list[str]) -> list[str]:
@@ -352,7 +198,9 @@ class Reporter:
                 counts["warnings"] += r.warnings()
                 for c, p in r.issues:
                     self.log.write(
-                        log_line(f"row {r.number}: {CODES[c].severity} {c}: {CODES[c].format(**p)}")
+                        log_line(
+                            f"{self.label(r)}: {CODES[c].severity} {c}: {CODES[c].format(**p)}"
+                        )
                         + "\n"
                     )
                 if r.result == REJECTED:
@@ -360,7 +208,10 @@ class Reporter:
             else:
                 codes = message = ""
             # Cells past the header (ignored by the import) would shift the result columns.
-            out.append([*cells[: self.width], r.number, r.result, codes, message])
+            if len(self.result_columns) == 4:
+                out.append([*cells[: self.width], r.number, r.result, codes, message])
+            else:
+                out.append([*cells[: self.width], r.result, codes, message])
         self.results.write_many(out)
 
     def close(self) -> None:
@@ -377,7 +228,7 @@ class Reporter:
         shutil.move(self.results_path, old)
         src = open_table(old, header=True, delimiter=self.delimiter, encoding="utf-8-sig")
         res = TableWriter(self.results_path, self.fmt, self.delimiter, "utf-8-sig", escape=True)
-        n = len(RESULT_COLUMNS)
+        n = len(self.result_columns)
         added: dict[int, list[str]] = {}
         try:
             headers = src.headers or []
@@ -425,11 +276,11 @@ def _log_row(line: str) -> int | None:
     return int(head[4:]) if head.startswith("row ") and head[4:].isdigit() else None
 
 
-def run_import(req: Request) -> Report:
-    """Run one import end to end and return its report. Raises FileError when the file is unusable
-    (or the database stays busy: database_busy)."""
+def run(req: Request) -> Report:
+    """Run one import or action end to end and return its report. Raises FileError when the
+    file, the parameters or the selection cannot be used (or the database stays busy)."""
     try:
-        return _run_import(req)
+        return _run(req)
     except DatabaseError as e:
         busy = service.busy_error(e)
         if busy is None:
@@ -437,46 +288,64 @@ def run_import(req: Request) -> Report:
         raise busy from None
 
 
-def _run_import(req: Request) -> Report:
-    kind = get_kind(req.kind)
-    options = parse_options(kind, req.options)
-    kind.check_options(options)
-    scope_org = None
-    if req.scope:
-        scope_org = Organisation.objects.filter(extid=req.scope).first()
-        if scope_org is None:
-            raise FileError(
-                "invalid_option",
-                option="scope",
-                reason=f"no organisation has the external id {req.scope!r}",
-            )
-    table, mapping = open_input(req, kind, options)
+run_import = run_action = run
+
+
+def _scope(req: Request) -> Organisation | None:
+    if not req.scope:
+        return None
+    org = Organisation.objects.filter(extid=req.scope).first()
+    if org is None:
+        raise FileError(
+            "invalid_option",
+            option="scope",
+            reason=f"no organisation has the external id {req.scope!r}",
+        )
+    return org
+
+
+def open_source(step: Step, req: Request, scope_ids: set[int] | None):
+    """The step's source, its input checked: a file opened and mapped, or parameters read and a
+    selection resolved. Raises FileError (exit status 2) before any operation exists."""
+    if step.operation == "import":
+        if req.path is None:
+            raise FileError("invalid_option", option="FILE", reason=f"{step.name} imports a file")
+        return FileSource(step, req.path, req.options)
+    return SelectionSource(step, req.selection, req.params, scope_ids)
+
+
+def _run(req: Request) -> Report:
+    step = get_step(req.kind)
+    scope_org = _scope(req)
+    scope_ids = subtree_ids(scope_org) if scope_org else None
+    source = open_source(step, req, scope_ids)
     try:
+        journal = source.journal()
+        if step.operation == "import":
+            journal["options"]["all_or_nothing"] = req.all_or_nothing
         op = service.start_operation(
-            "import",
-            kind.name,
+            step.operation,
+            step.name,
             req.actor,
             verify_only=req.verify_only,
             scope=scope_org,
-            options={**{k: v for k, v in options.items()}, "all_or_nothing": req.all_or_nothing},
-            file_name=os.path.basename(req.path),
-            file_checksum=service.file_checksum(req.path),
+            **journal,
         )
     except BaseException:
-        table.close()
+        source.close()
         raise
     if req.on_operation:
         req.on_operation(op)
     scope_key = req.scope or "*"
     try:
-        service.take_lock(kind.name, scope_key, op)
+        service.take_lock(step.name, scope_key, op)
     except BaseException as e:
-        table.close()
+        source.close()
         error = f"{e.code}: {CODES[e.code].format(**e.params)}" if isinstance(e, FileError) else e
         service.fail_operation(op, error)
         raise
     try:
-        return _run_locked(req, kind, options, table, mapping, op, scope_org)
+        return _run_locked(req, step, source, op, scope_ids)
     except BaseException as e:
         if op.status == Operation.Status.RUNNING:
             error = (
@@ -485,48 +354,42 @@ def _run_import(req: Request) -> Report:
             service.fail_operation(op, error)
         raise
     finally:
-        table.close()
-        service.release_lock(kind.name, scope_key, op, quiet=True)
+        source.close()
+        service.release_lock(step.name, scope_key, op, quiet=True)
 
 
 class _Abort(Exception):
-    """Roll the import's transaction back (verify-only, all-or-nothing, too many rows)."""
+    """Roll the job's transaction back (verify-only, all-or-nothing, too many rows)."""
 
 
-def _run_locked(req, kind, options, table, mapping, op, scope_org) -> Report:
+def _run_locked(req: Request, step: Step, source, op: Operation, scope_ids) -> Report:
     directory = os.path.join(settings.DATA_DIR, "operations", str(op.pk))
-    rep = Reporter(directory, table, mapping)
-    for h in mapping.unknown:
+    rep = Reporter(directory, source)
+    for h in source.unknown:
         rep.file_warning(CODES["unknown_column"].format(column=h))
-    scope_ids = subtree_ids(scope_org) if scope_org else None
-    ctx = Context(kind, options, op, scope_ids, req.verify_only, req.actor)
-    ctx.present = set(mapping.positions)
-    spec = [
-        (c.name, mapping.positions.get(c.name), c.parse, c.required, c.secret) for c in kind.columns
-    ]
-    key_cols = [mapping.positions.get(k) for k in kind.key]
-    seen = SeenKeys()
+    ctx = Context(step, source.options, op, scope_ids, req.verify_only, req.actor)
+    ctx.present = source.present
     limit = settings.REGISTRAR_MAX_ROWS
-    batch_size = 1 << 62 if kind.whole_file else max(1, settings.REGISTRAR_BATCH_SIZE)
+    batch_size = 1 << 62 if step.whole_file else max(1, settings.REGISTRAR_BATCH_SIZE)
     started = time.monotonic()
     too_many = False
     try:
         with transaction.atomic():
             batch: list[Row] = []
-            for number, cells in table.rows():
-                batch.append(Row(number, cells))
+            for row in source.rows():
+                batch.append(row)
                 if limit and rep.counts["rows"] + len(batch) > limit:
                     too_many = True
                     raise _Abort
                 if len(batch) >= batch_size:
-                    _process(kind, ctx, batch, spec, key_cols, seen, rep)
+                    _process(step, ctx, batch, source, rep)
                     batch = []
-                    _progress(req, rep, table, started)
+                    _progress(req, rep, source, started)
             if batch:
-                _process(kind, ctx, batch, spec, key_cols, seen, rep)
-            kind.finish(ctx)
+                _process(step, ctx, batch, source, rep)
+            step.finish(ctx)
             if rep.counts["rows"] == 0:
-                raise FileError("empty_file")
+                raise source.empty()
             if req.verify_only or (req.all_or_nothing and rep.counts[REJECTED]):
                 raise _Abort
     except _Abort:
@@ -538,7 +401,7 @@ def _run_locked(req, kind, options, table, mapping, op, scope_org) -> Report:
         raise FileError("too_many_rows", limit=limit)
     if ctx.amendments or ctx.settled:
         rep.amend(ctx.amendments, ctx.settled)
-    _progress(req, rep, table, started, final=True)
+    _progress(req, rep, source, started, final=True)
     aborted = req.all_or_nothing and rep.counts[REJECTED] and not req.verify_only
     status = (
         Operation.Status.VERIFIED
@@ -564,72 +427,37 @@ def _run_locked(req, kind, options, table, mapping, op, scope_org) -> Report:
         for k in ("rows", CREATED, UPDATED, DELETED, UNCHANGED, SKIPPED, REJECTED, "warnings")
     }
     service.finish_operation(op, status, **counts, **paths)
-    return Report(op, counts, mapping.unknown, **paths)
+    return Report(op, counts, source.unknown, **paths)
 
 
-def _progress(
-    req: Request, rep: Reporter, table: Table, started: float, final: bool = False
-) -> None:
+def _progress(req: Request, rep: Reporter, source, started: float, final: bool = False) -> None:
     if req.progress:
+        done = rep.counts["rows"]
         req.progress(
-            rep.counts["rows"],
-            table.total,
-            1.0 if final else table.fraction(),
+            done,
+            source.total,
+            1.0 if final else source.fraction(done),
             time.monotonic() - started,
         )
 
 
-def _process(
-    kind: ImportKind, ctx: Context, rows: list[Row], spec, key_cols, seen: dict, rep: Reporter
-) -> None:
-    """Parse, de-duplicate, resolve, plan and apply one batch, then report it."""
-    for r in rows:
-        cells, vals, n = r.cells, r.values, len(r.cells)
-        for name, pos, parse, required, secret in spec:
-            s = cells[pos] if pos is not None and pos < n else ""
-            if not s:
-                vals[name] = None
-                if required:
-                    r.add("missing_value", column=name)
-                continue
-            try:
-                vals[name] = parse(s)
-            except CellError as e:
-                r.add(e.code, column=name, value="••••••" if secret else s, **e.params)
-                vals[name] = None
-    if key_cols:
-        keyed = [r for r in rows if r.result is None]
-        hashes = [
-            hash(
-                tuple(
-                    r.cells[p].lower() if p is not None and p < len(r.cells) else ""
-                    for p in key_cols
-                )
-            )
-            for r in keyed
-        ]
-        for r, h, first in zip(keyed, hashes, seen.first_rows(hashes), strict=True):
-            first = first if first is not None else seen.young.get(h)  # earlier in this batch
-            if first is None:
-                seen.add(h, r.number)
-            else:
-                r.add("duplicate_row", key="/".join(kind.key), first=first)
-        seen.settle()
+def _process(step: Step, ctx: Context, rows: list[Row], source, rep: Reporter) -> None:
+    """Prepare (parse, or load the selected items), resolve, plan and apply one batch, then
+    report it."""
+    source.prepare(rows, ctx)
     live = [r for r in rows if r.result is None]
     if live:
         pre = {id(r): list(r.issues) for r in live if r.issues}
-        e = _attempt(kind, ctx, live)
+        e = _attempt(step, ctx, live)
         for _ in range(CONCURRENT_RETRIES):
             if e is None or not writes.is_concurrent(e):
                 break
             # Another operation changed rows this batch read: plan it again on what is there now.
-            log.info(
-                "%s import: a batch met a concurrent change (%s); planning it again", kind.name, e
-            )
+            log.info("%s: a batch met a concurrent change (%s); planning it again", step.name, e)
             _reset(live, pre)
-            e = _attempt(kind, ctx, live)
+            e = _attempt(step, ctx, live)
         if e is not None:
-            _recover(kind, ctx, live, pre, e)
+            _recover(step, ctx, live, pre, e)
     rep.rows(rows)
 
 
@@ -637,7 +465,7 @@ CONCURRENT_RETRIES = 3
 ISOLATE_LIMIT = 50  # rows of one batch isolated one by one before the rest is rejected whole
 
 
-def _attempt(kind: ImportKind, ctx: Context, rows: list[Row], keep: bool = True):
+def _attempt(kind: Step, ctx: Context, rows: list[Row], keep: bool = True):
     """Plan and apply rows in a savepoint; the exception if they failed (rolled back), else None.
     With keep=False the writes are rolled back anyway (a trial run)."""
     sid = transaction.savepoint()
@@ -663,7 +491,7 @@ def _reset(rows: list[Row], pre: dict) -> None:
         r.result, r.data, r.issues = None, {}, list(pre.get(id(r), ()))
 
 
-def _recover(kind: ImportKind, ctx: Context, live: list[Row], pre: dict, error: Exception) -> None:
+def _recover(kind: Step, ctx: Context, live: list[Row], pre: dict, error: Exception) -> None:
     """A batch failed unexpectedly (rare path): find the rows that fail on their own by halving
     the batch in trial runs, reject them with processing_error, and apply the others together,
     so that rows referring to each other (a parent later in the file) are still planned as one.
@@ -719,7 +547,7 @@ def _recover(kind: ImportKind, ctx: Context, live: list[Row], pre: dict, error: 
             r.add("processing_error", ref=ref)
     trace = first_row_error[0] if first_row_error else error
     log.error(
-        "processing_error %s in %s import: a batch of %s rows failed; %s rows isolated and "
+        "processing_error %s in %s: a batch of %s rows failed; %s rows isolated and "
         "rejected (rows %s), %s more rejected without isolation (past %s), %s applied",
         ref,
         kind.name,
@@ -739,7 +567,7 @@ def _row_list(rows: list[Row], shown: int = 20) -> str:
     return text + (f" and {len(numbers) - shown} more" if len(numbers) > shown else "") or "none"
 
 
-def _plan_apply(kind: ImportKind, ctx: Context, live: list[Row]) -> None:
+def _plan_apply(kind: Step, ctx: Context, live: list[Row]) -> None:
     if not live:
         return
     refs = kind.resolve(live, ctx)
@@ -747,7 +575,9 @@ def _plan_apply(kind: ImportKind, ctx: Context, live: list[Row]) -> None:
     for r in live:
         if r.result is None:
             raise RuntimeError(f"{kind.name}: row {r.number} was not planned")
-    kind.apply([r for r in live if r.result in (CREATED, UPDATED, DELETED)], refs, ctx)
+    applied = [r for r in live if r.result in (CREATED, UPDATED, DELETED)]
+    kind.apply(applied, refs, ctx)
+    kind.notify(applied, ctx)
 
 
 SKIPPED_RESULTS = (SKIPPED, UNCHANGED)

@@ -1,4 +1,5 @@
-"""What an import kind declares: its columns, options and plan/apply steps; and the Row it works on."""
+"""What a step of the pipeline declares (an import kind: columns and options; an action: see
+bulk.action), and the Row it works on."""
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -97,24 +98,18 @@ class Row:
         return sum(1 for c, _ in self.issues if CODES[c].severity == "warning")
 
 
-class ImportKind:
-    """Base of every import kind. Subclasses declare; the engine does everything else."""
+class Step:
+    """What the pipeline runs over a batch of rows: an import kind (rows from a file) or an action
+    (rows from a selection). Subclasses declare; the engine does everything else."""
 
+    operation = ""  # the journal's operation kind, and the source feeding it: import or action
     name: str = ""
     title: str = ""
     description: str = ""
     domain: str = (
         "learning"  # the permission that lets a role run it: directory, catalogue, learning
     )
-    columns: list[Column] = []
-    options: list[Option] = []
-    key: tuple[str, ...] = ()  # a row's identity in the file (duplicate_row)
-    whole_file = False  # plan all rows at once: rows may refer to rows later in the file
-    template: list[dict] = []  # the example file's rows
-
-    def check_options(self, options: dict) -> None:
-        """Refuse options that cannot work, before any row is read: raise
-        FileError("invalid_option", option=..., reason=...) (exit status 2)."""
+    whole_file = False  # plan all rows at once: rows may refer to rows later in the input
 
     def resolve(self, rows: list[Row], ctx) -> dict:
         """Load what the rows refer to: one query per referenced table for the whole batch."""
@@ -125,8 +120,25 @@ class ImportKind:
         raise NotImplementedError
 
     def apply(self, rows: list[Row], refs: dict, ctx) -> None:
-        """Write the planned rows with set-based journalled writes."""
+        """Write the planned rows through the domain verbs (set-based, journalled)."""
         raise NotImplementedError
 
+    def notify(self, rows: list[Row], ctx) -> None:
+        """After apply, in the batch's transaction: the mails of the applied rows (actions)."""
+
     def finish(self, ctx) -> None:
-        """After the last batch: settle references to rows later in the file (ctx.amend)."""
+        """After the last batch: settle references to rows later in the input (ctx.amend)."""
+
+
+class ImportKind(Step):
+    """Base of every import kind: its columns, options and example file."""
+
+    operation = "import"
+    columns: list[Column] = []
+    options: list[Option] = []
+    key: tuple[str, ...] = ()  # a row's identity in the file (duplicate_row)
+    template: list[dict] = []  # the example file's rows
+
+    def check_options(self, options: dict) -> None:
+        """Refuse options that cannot work, before any row is read: raise
+        FileError("invalid_option", option=..., reason=...) (exit status 2)."""

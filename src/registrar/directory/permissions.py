@@ -1,4 +1,5 @@
-"""Who may run which import, over which organisations, and which operations they may see."""
+"""Who may run which import or action, over which organisations, and which operations they
+may see."""
 
 import json
 from dataclasses import dataclass
@@ -171,7 +172,7 @@ def visible_operations(user, names_by_domain: dict[str, list[str]]) -> Q:
         else:
             ids = tree.subtree(g.scope_id)
             inside = Q(scope_id__in=ids)
-        q |= Q(kind="import", name__in=names) & inside
+        q |= Q(kind__in=("import", "action"), name__in=names) & inside
         undo_inside = Q() if g.scope_id is None else Q(undo_of__scope_id__in=ids)
         q |= Q(kind="undo", undo_of__name__in=names) & undo_inside
     return q

@@ -3,7 +3,7 @@ if the user may have it (else Refused with 403 or 404)."""
 
 from django.utils.translation import gettext as _
 
-from registrar.bulk import engine, imports
+from registrar.bulk import engine, registry
 from registrar.bulk.io.readers import FileError
 from registrar.directory import permissions
 from registrar.directory.models import Organisation
@@ -15,17 +15,30 @@ from .service import Refused
 
 def kinds_for(user) -> list:
     """The import kinds the user may run, in the catalogue's order."""
-    return [k for k in imports.KINDS.values() if permissions.may_import(user, k)]
+    return [k for k in registry.KINDS.values() if permissions.may_import(user, k)]
+
+
+def actions_for(user, target: str | None = None) -> list:
+    """The actions the user may run (on `target` when given), in the assistant's order."""
+    return [
+        a
+        for a in registry.ACTIONS.values()
+        if (target is None or a.target == target) and permissions.may_import(user, a)
+    ]
 
 
 def kind_for(user, name: str):
+    """The step (an import kind or an action) if the user may run it."""
     try:
-        kind = engine.get_kind(name)
+        kind = registry.get_step(name)
     except FileError:
         raise Refused(_("No import kind is called %(name)s.") % {"name": name}, 404) from None
     if not permissions.may_import(user, kind):
         raise Refused(_("Your roles do not let you run the %(name)s import.") % {"name": name}, 403)
     return kind
+
+
+step_for = kind_for
 
 
 def scope_for(user, kind, requested: str = "") -> str:
@@ -51,6 +64,14 @@ def scope_for(user, kind, requested: str = "") -> str:
     return requested
 
 
+def scope_ids(extid: str) -> set[int] | None:
+    """The organisation ids a scope (an extid; "" the whole platform) covers."""
+    if not extid:
+        return None
+    org = Organisation.objects.filter(extid=extid).first()
+    return engine.subtree_ids(org) if org else set()
+
+
 def upload_for(user, upload_id) -> Upload:
     up = Upload.objects.filter(pk=upload_id, user_id=user.pk).first()
     if up is None:
@@ -70,10 +91,9 @@ def job_for(user, job_id) -> Job:
 
 
 def operations_for(user):
-    by_domain: dict[str, list[str]] = {}
-    for k in imports.KINDS.values():
-        by_domain.setdefault(k.domain, []).append(k.name)
-    return Operation.objects.filter(permissions.visible_operations(user, by_domain))
+    return Operation.objects.filter(
+        permissions.visible_operations(user, registry.names_by_domain())
+    )
 
 
 def operation_for(user, op_id) -> Operation:
@@ -84,11 +104,12 @@ def operation_for(user, op_id) -> Operation:
 
 
 def undoable(user, op: Operation) -> bool:
-    """Whether the user may undo the operation: a completed import or undo of a kind theirs."""
+    """Whether the user may undo the operation: a completed import, action or undo of a step
+    theirs."""
     if op.status != Operation.Status.DONE or op.undone_by_id or op.verify_only:
         return False
     name = op.undo_of.name if op.kind == "undo" and op.undo_of_id else op.name
-    kind = imports.KINDS.get(name)
+    kind = registry.STEPS.get(name)
     return kind is not None and permissions.may_import(user, kind)
 
 
@@ -112,7 +133,7 @@ def check_owner(job: Job, user) -> None:
 
 def _still_allowed(job: Job, user) -> str:
     """Why the user may no longer run the job ("" when they may)."""
-    if job.what == Job.IMPORT:
+    if job.what in (Job.IMPORT, Job.ACTION):
         try:
             kind = kind_for(user, job.kind)
             scope = scope_for(user, kind, job.scope)
@@ -123,7 +144,7 @@ def _still_allowed(job: Job, user) -> str:
         return ""
     op = operations_for(user).filter(pk=job.target_operation_id).select_related("undo_of").first()
     name = op and (op.undo_of.name if op.kind == "undo" and op.undo_of_id else op.name)
-    kind = imports.KINDS.get(name) if name else None
+    kind = registry.STEPS.get(name) if name else None
     if kind is None or not permissions.may_import(user, kind):
         return _("Your roles do not let you undo operation #%(id)s.") % {
             "id": job.target_operation_id

@@ -26,7 +26,8 @@ class Upload(models.Model):
 
 
 class Job(models.Model):
-    """One import or undo run in the background, with its live progress."""
+    """One import, action or undo run in the background, with its live progress. An action's
+    `options` hold its parameters and selection."""
 
     class Status(models.TextChoices):
         QUEUED = "queued", "queued"
@@ -34,12 +35,12 @@ class Job(models.Model):
         DONE = "done", "done"
         FAILED = "failed", "failed"
 
-    IMPORT, UNDO = "import", "undo"
+    IMPORT, ACTION, UNDO = "import", "action", "undo"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.BigIntegerField(db_index=True)
-    what = models.CharField(max_length=10)  # import or undo
-    kind = models.CharField(max_length=60, blank=True, default="")  # the import kind
+    what = models.CharField(max_length=10)  # import, action or undo
+    kind = models.CharField(max_length=60, blank=True, default="")  # the import kind or action
     upload = models.ForeignKey(Upload, null=True, blank=True, on_delete=models.SET_NULL)
     options = models.JSONField(default=dict, blank=True)
     verify_only = models.BooleanField(default=False)

@@ -123,6 +123,37 @@ def start_import(
     return _enqueue(job)
 
 
+def check_action(name: str, selection: dict | None, params: dict | None, scope: str = ""):
+    """An action's parameters and selection read and checked (Refused naming the key), so that a
+    wrong one is refused at once rather than by the job. Returns the Selection."""
+    from registrar.bulk.selection import Selection, check
+
+    action = engine.get_step(name)
+    try:
+        action.parse_params(params or {})
+        sel = Selection.from_json(action.target, selection or {})
+        check(sel)
+    except FileError as e:
+        raise Refused(f"{e.code}: {CODES[e.code].format(**e.params)}") from None
+    return sel
+
+
+def start_action(
+    user, name: str, selection: dict | None, params: dict | None, verify_only: bool, scope: str = ""
+) -> Job:
+    """Queue a bulk action (or its verification) on a selection; the worker runs it."""
+    sel = check_action(name, selection, params, scope)
+    job = Job.objects.create(
+        user_id=user.pk,
+        what=Job.ACTION,
+        kind=name,
+        options={"params": params or {}, "selection": sel.to_json()},
+        verify_only=verify_only,
+        scope=scope or "",
+    )
+    return _enqueue(job)
+
+
 def start_undo(user, operation: Operation, verify_only: bool) -> Job:
     """Queue the undo (or its verification) of an operation."""
     job = Job.objects.create(
@@ -201,7 +232,7 @@ def run(job_id: str) -> None:
     try:
         with translation.override(language_for(user)), supervision.Heartbeat(job.pk):
             check_owner(job, user)
-            fields = _run_import(job, user) if job.what == Job.IMPORT else _run_undo(job, user)
+            fields = RUNNERS[job.what](job, user)
         status = Job.Status.DONE
     except supervision.JobReaped:
         fields, status = {}, Job.Status.FAILED
@@ -254,6 +285,29 @@ def _run_import(job: Job, user) -> dict:
             on_operation=_record_operation(job),
         )
     )
+    return _report_fields(report)
+
+
+def _run_action(job: Job, user) -> dict:
+    from registrar.bulk.selection import Selection
+
+    action = engine.get_step(job.kind)
+    report = engine.run(
+        engine.Request(
+            kind=job.kind,
+            selection=Selection.from_json(action.target, job.options.get("selection") or {}),
+            params=job.options.get("params") or {},
+            verify_only=job.verify_only,
+            scope=job.scope or None,
+            actor=user,
+            progress=_progress_writer(job),
+            on_operation=_record_operation(job),
+        )
+    )
+    return _report_fields(report)
+
+
+def _report_fields(report) -> dict:
     counts = report.summary()
     return {
         "operation_id": report.operation.pk,
@@ -286,6 +340,9 @@ def _run_undo(job: Job, user) -> dict:
             "conflicts": conflicts[:500],
         },
     }
+
+
+RUNNERS = {Job.IMPORT: _run_import, Job.ACTION: _run_action, Job.UNDO: _run_undo}
 
 
 def result_rows(op: Operation, result: str | None = None, offset: int = 0, limit: int = 100):

@@ -4,6 +4,7 @@ Every written row is stamped with its operation (`op`); created rows are journal
 batches, updated and deleted rows with their before (and after) values, so undo can restore them.
 """
 
+import json
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -21,6 +22,9 @@ SECRET_MARK = "(changed)"
 
 def jsonable(value):
     """A field value as JSON: dates ISO, decimals and UUIDs as strings."""
+    t = type(value)
+    if t is date or t is datetime:
+        return value.isoformat()
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, (Decimal, uuid.UUID)):
@@ -28,8 +32,11 @@ def jsonable(value):
     return value
 
 
+PLAIN = (str, int, float, bool, type(None))
+
+
 def snapshot(values: dict) -> dict:
-    return {k: jsonable(v) for k, v in values.items()}
+    return {k: v if isinstance(v, PLAIN) else jsonable(v) for k, v in values.items()}
 
 
 def label(model) -> str:
@@ -259,10 +266,28 @@ def _lock(model, pks: list[int], names: set[str]) -> dict[int, dict]:
     same order. SQLite: the transaction already holds the database's only write lock."""
     out: dict[int, dict] = {}
     wanted = sorted({"op", *names})
+    if wanted == ["op"]:  # the common case: one raw query a chunk, no model rows
+        return _lock_ops(model, pks)
     for i in range(0, len(pks), CHUNK):
         qs = model._base_manager.filter(pk__in=pks[i : i + CHUNK]).order_by("pk")
         for row in qs.select_for_update().values("pk", *wanted):
             out[row.pop("pk")] = row
+    return out
+
+
+def _lock_ops(model, pks: list[int]) -> dict[int, dict]:
+    """The rows' `op` by pk, locked (PostgreSQL: FOR UPDATE in id order). A list of values, not
+    an array: the planner picks the index for a list even before the table is analysed."""
+    table = model._meta.db_table
+    lock = ' ORDER BY "id" FOR UPDATE' if connection.vendor == "postgresql" else ""
+    out: dict[int, dict] = {}
+    with connection.cursor() as c:
+        for i in range(0, len(pks), CHUNK):
+            part = pks[i : i + CHUNK]
+            marks = ", ".join(["%s"] * len(part))
+            c.execute(f'SELECT "id", "op" FROM "{table}" WHERE "id" IN ({marks}){lock}', part)
+            for pk, op in c.fetchall():
+                out[pk] = {"op": op}
     return out
 
 
@@ -299,7 +324,6 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
     if not items:
         return
     by_fields: dict[tuple, list] = {}
-    changes = []
     meta = model._meta
     # A before value the caller did not load is read here (under the lock), never taken as
     # None: undo restores exactly what the journal says.
@@ -309,25 +333,43 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
         items = [
             (pk, new, {**current.get(pk, {}), **before}, row) for pk, new, before, row in items
         ]
+    changes = []
+    label_ = meta.label
+    # Rows given the same values (a bulk action) are one UPDATE ... WHERE id IN; a row named
+    # twice keeps its items' order (one executemany per set of fields, as they come).
+    repeated = len({pk for pk, *_ in items}) < len(items)
     for pk, new, before, row in items:
         new = {**new, "op": op.pk}
-        by_fields.setdefault(tuple(sorted(new)), []).append((pk, new))
+        names = tuple(sorted(new))
+        try:
+            key = (names, ("row",)) if repeated else (names, tuple(new[n] for n in names))
+            hash(key)
+        except TypeError:
+            key = (names, ("row",))
+        by_fields.setdefault(key, []).append((pk, new))
         changes.append(
-            Change(
-                operation=op,
-                table=meta.label,
-                action=Change.Action.UPDATE,
-                pk_value=pk,
-                row=row,
-                before=snapshot({k: before.get(k) for k in new}),
-                after=snapshot(
+            (
+                op.pk,
+                label_,
+                Change.Action.UPDATE,
+                pk,
+                row,
+                snapshot({k: before.get(k) for k in new}),
+                snapshot(
                     {k: SECRET_MARK if k in SECRETS else v for k, v in new.items() if k != "op"}
                 ),
             )
         )
+    rowwise: dict[tuple, list] = {}  # names -> (pk, new) of rows updated one by one
+    shared = []
+    for (names, values), group in by_fields.items():
+        if len(group) > 1 and values != ("row",):
+            shared.append((names, group))
+        else:
+            rowwise.setdefault(names, []).extend(group)
     with connection.cursor() as c:
-        for names, group in by_fields.items():
-            flds = [meta.get_field(n) if n != "op" else meta.get_field("op") for n in names]
+        for names, group in rowwise.items():  # one executemany for every set of fields
+            flds = [meta.get_field(n) for n in names]
             sets = ", ".join(f'"{f.column}" = %s' for f in flds)
             sql = f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" = %s'
             params = [
@@ -335,7 +377,44 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
                 for pk, new in group
             ]
             c.executemany(sql, params)
-    Change.objects.bulk_create(changes, batch_size=CHUNK)
+        for names, group in shared:  # the same values: one UPDATE a chunk of ids
+            flds = [meta.get_field(n) for n in names]
+            sets = ", ".join(f'"{f.column}" = %s' for f in flds)
+            values = [f.get_db_prep_save(group[0][1][f.attname], connection) for f in flds]
+            pks = [pk for pk, _ in group]
+            for i in range(0, len(pks), CHUNK):
+                part = pks[i : i + CHUNK]
+                marks = ", ".join(["%s"] * len(part))
+                c.execute(
+                    f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" IN ({marks})', values + part
+                )
+    _insert_changes(changes)
+
+
+CHANGE_COLUMNS = ("operation_id", "table", "action", "pk_value", "row", "before", "after")
+
+
+def _insert_changes(rows: list[tuple]) -> None:
+    """Journal rows (CHANGE_COLUMNS, before/after as dicts) in bulk: COPY on PostgreSQL, one
+    executemany on SQLite. The JSON is what the JSONField would store (json.dumps)."""
+    if not rows:
+        return
+    table = Change._meta.db_table
+    dumped = [
+        (
+            *r[:5],
+            None if r[5] is None else json.dumps(r[5]),
+            None if r[6] is None else json.dumps(r[6]),
+        )
+        for r in rows
+    ]
+    if connection.vendor == "postgresql":
+        _copy(table, list(CHANGE_COLUMNS), dumped)
+        return
+    cols = ", ".join(f'"{c}"' for c in CHANGE_COLUMNS)
+    sql = f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join(["%s"] * len(CHANGE_COLUMNS))})'
+    with connection.cursor() as c:
+        c.executemany(sql, dumped)
 
 
 def delete(model, items: list[tuple[int, dict, int | None]], op: Operation) -> None:
@@ -347,19 +426,12 @@ def delete(model, items: list[tuple[int, dict, int | None]], op: Operation) -> N
     pks = [pk for pk, _, _ in items]
     for i in range(0, len(pks), CHUNK):
         model._base_manager.filter(pk__in=pks[i : i + CHUNK])._raw_delete(model._base_manager.db)
-    Change.objects.bulk_create(
+    table = label(model)
+    _insert_changes(
         [
-            Change(
-                operation=op,
-                table=label(model),
-                action=Change.Action.DELETE,
-                pk_value=pk,
-                row=row,
-                before=snapshot(before),
-            )
+            (op.pk, table, Change.Action.DELETE, pk, row, snapshot(before), None)
             for pk, before, row in items
-        ],
-        batch_size=CHUNK,
+        ]
     )
 
 

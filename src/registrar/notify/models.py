@@ -2,18 +2,42 @@
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from registrar.core.models import Journalled
 
 
 class MailTemplate(Journalled):
-    code = models.CharField(max_length=100, unique=True)
+    """A mail's subject and body in Django's template language (registrar.notify.templates),
+    once per culture: a user gets the template of their culture, else of their language, else
+    the default (culture "")."""
+
+    code = models.CharField(max_length=100)
+    culture = models.CharField(max_length=10, blank=True, default="")
     subject = models.CharField(max_length=255)
     body = models.TextField()
-    language = models.CharField(max_length=10, default="en")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["code", "culture"], name="mailtemplate_code_culture")
+        ]
 
     def __str__(self) -> str:
-        return self.code
+        return f"{self.code} ({self.culture})" if self.culture else self.code
+
+    def clean(self):
+        """The admin's check: a template that parses and names only known fields."""
+        from django.core.exceptions import ValidationError
+
+        from . import templates
+
+        for name, text in (("subject", self.subject), ("body", self.body)):
+            available = templates.SUBJECT_FIELDS if name == "subject" else templates.KNOWN
+            try:
+                templates.check(self.code, [text or ""], available)
+            except templates.TemplateError as e:
+                message = _("Not a field a mail can fill, or not allowed in a template: %(field)s")
+                raise ValidationError({name: message % {"field": e.field}}) from None
 
 
 class OutboxMail(models.Model):
@@ -43,6 +67,12 @@ class OutboxMail(models.Model):
     error = models.TextField(blank=True, default="")
     created_at = models.DateTimeField(default=timezone.now)
     sent_at = models.DateTimeField(null=True, blank=True)
+    # Failed tries so far, and when a queued mail may be tried again (None: at once).
+    attempts = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_due")]
 
 
 class Notification(Journalled):
@@ -62,3 +92,8 @@ class CalendarEvent(Journalled):
     description = models.TextField(blank=True, default="")
     start = models.DateTimeField()
     end = models.DateTimeField()
+
+
+# The calendar feed's secret lives in a module of its own (issue 11); imported here so that
+# Django finds the model in this app.
+from .feed_models import CalendarFeedToken  # noqa: E402, F401

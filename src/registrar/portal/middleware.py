@@ -12,7 +12,9 @@ class UserLanguageMiddleware:
     def __call__(self, request):
         user = getattr(request, "user", None)
         lang = ((getattr(user, "culture", "") or "") if user and user.is_authenticated else "")[:2]
-        if lang.lower() in self.known:
-            translation.activate(lang.lower())
+        if lang.lower() not in self.known:
+            return self.get_response(request)
+        # Only for this request: the thread serves other users next (and anonymous pages).
+        with translation.override(lang.lower()):
             request.LANGUAGE_CODE = lang.lower()
-        return self.get_response(request)
+            return self.get_response(request)

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import auth, views
+from . import assistant, auth, views
 
 app_name = "portal"
 urlpatterns = [
@@ -27,8 +27,23 @@ urlpatterns = [
     path("jobs/<uuid:job_id>/", views.job, name="job"),
     path("jobs/<uuid:job_id>/status/", views.job_status, name="job_status"),
     path("jobs/<uuid:job_id>/run/", views.job_rerun, name="job_rerun"),
+    path("assistants/", assistant.assistants, name="assistants"),
+    path("assistants/<slug:target>/", assistant.select, name="assistant_select"),
+    path("assistants/<slug:target>/<slug:verb>/", assistant.parameters, name="assistant_params"),
     path("history/", views.history, name="history"),
     path("history/<int:op_id>/", views.operation, name="operation"),
     path("history/<int:op_id>/undo/", views.operation_undo, name="operation_undo"),
     path("history/<int:op_id>/<str:name>/", views.operation_file, name="operation_file"),
+]
+
+# Notifications, the calendar and its feed (issue 11). The feed's address is its secret: request
+# logs mask it (registrar.notify.feed_logging, settings.LOGGING).
+from . import notifications as notification_views  # noqa: E402
+
+urlpatterns += [
+    path("notifications/", notification_views.notifications, name="notifications"),
+    path("calendar/", notification_views.calendar, name="calendar"),
+    path("calendar/feed/", notification_views.calendar_feed_new, name="calendar_feed_new"),
+    path("calendar/feed/stop/", notification_views.calendar_feed_stop, name="calendar_feed_stop"),
+    path("calendar/<str:token>.ics", notification_views.calendar_feed, name="calendar_feed"),
 ]

@@ -13,9 +13,8 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from registrar.bulk import engine
+from registrar.bulk import engine, registry
 from registrar.bulk.docs import kind_reference, option_default, template_file
-from registrar.bulk.imports import KINDS
 from registrar.directory import permissions
 from registrar.jobs import access, retention, service, supervision
 from registrar.jobs.models import Job
@@ -182,6 +181,19 @@ def upload(request, upload_id):
     )
 
 
+def _item_results(op) -> tuple[list[dict], int]:
+    """An action's results to show: the rejected items, then the skipped, then the others, at
+    most ROWS_SHOWN; and how many there are in all."""
+    shown: list[dict] = []
+    for result in ("rejected", "skipped"):
+        rows, _n = service.result_rows(op, result, 0, ROWS_SHOWN - len(shown))
+        shown += rows
+    if len(shown) < ROWS_SHOWN:
+        rows, _n = service.result_rows(op, None, 0, ROWS_SHOWN)
+        shown += [r for r in rows if r.get("result") not in ("rejected", "skipped")]
+    return shown[:ROWS_SHOWN], op.rows
+
+
 def _job_context(request, job: Job) -> dict:
     op = None
     rejected: list[dict] = []
@@ -190,11 +202,13 @@ def _job_context(request, job: Job) -> dict:
         op = access.operations_for(request.user).filter(pk=job.operation_id).first()
         if op is not None and job.what == Job.IMPORT:
             rejected, rejected_total = service.result_rows(op, "rejected", 0, ROWS_SHOWN)
+        elif op is not None and job.what == Job.ACTION:  # per-item results, rejected first
+            rejected, rejected_total = _item_results(op)
     counts = [
         (name, job.result.get(name, 0))
         for name in ("created", "updated", "deleted", "unchanged", "skipped", "rejected")
     ]
-    kind = KINDS.get(job.kind)
+    kind = registry.STEPS.get(job.kind)
     paths = {n: getattr(op, f"{n}_path") for n in ("results", "rejects", "log")} if op else {}
     files = [n for n, path in paths.items() if path and os.path.exists(path)]
     upload = job.upload
@@ -212,7 +226,8 @@ def _job_context(request, job: Job) -> dict:
         "rejected_more": max(0, rejected_total - len(rejected)),
         "percent": round((job.fraction or 0) * 100, 1),
         "undoable": bool(op) and access.undoable(request.user, op),
-        "nav": "imports" if job.what == Job.IMPORT else "history",
+        "nav": {Job.IMPORT: "imports", Job.ACTION: "assistants"}.get(job.what, "history"),
+        "per_item": job.what == Job.ACTION,
     }
 
 
@@ -242,6 +257,16 @@ def job_rerun(request, job_id):
     if j.what == Job.IMPORT:
         up = access.upload_for(request.user, j.upload_id)
         new = service.start_import(request.user, up, j.options, False, j.all_or_nothing, j.scope)
+    elif j.what == Job.ACTION:
+        access.kind_for(request.user, j.kind)
+        new = service.start_action(
+            request.user,
+            j.kind,
+            j.options.get("selection"),
+            j.options.get("params"),
+            False,
+            j.scope,
+        )
     else:
         op = access.operation_for(request.user, j.target_operation_id)
         if not access.undoable(request.user, op):

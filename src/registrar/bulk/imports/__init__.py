@@ -24,6 +24,7 @@ ORDER = [
     "course-records",
     "progress",
     "unenrolments",
+    "mail-templates",
 ]
 
 

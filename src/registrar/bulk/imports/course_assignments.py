@@ -6,21 +6,14 @@ from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import ClassroomSession, Course
 from registrar.journal import writes
+from registrar.learning import assignments
 from registrar.learning.models import BillingMode, CourseAssignment, Seat, Source
 
 from .. import lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind
 from . import _assignments as A
 
-FIELDS = (
-    "option",
-    "start_date",
-    "target_date",
-    "end_date",
-    "billing_mode",
-    "billing_code",
-    "unit_cost",
-)
+FIELDS = assignments.FIELDS
 BILLING_MODES = {
     **dict.fromkeys(
         ("course", "by course", "by_course", "per course", "par cours"), BillingMode.BY_COURSE

@@ -20,7 +20,7 @@ from registrar.learning.models import (
     Source,
 )
 
-from .. import checks, lookups, parsers
+from .. import checks, lookups, parsers, references
 from ..io.readers import FileError
 from ..kind import CREATED, UNCHANGED, Column, ImportKind, Option
 
@@ -204,9 +204,7 @@ class CourseRecords(ImportKind):
     def _option_course(self, ctx) -> dict | None:
         """The course-level importer's course (looked up once per import), None if unknown."""
         if "course" not in ctx.state:
-            code = ctx.options["course"]
-            found = lookups.by_key(Course, "code", [code], "id", "code", "certificate_template_id")
-            ctx.state["course"] = found.get(code)
+            ctx.state["course"] = references.find_one("course", ctx.options["course"])
         return ctx.state["course"]
 
     def resolve(self, rows, ctx):
@@ -276,7 +274,7 @@ class CourseRecords(ImportKind):
 
     def check_options(self, options):
         code = options["course"]
-        if code and not Course.objects.filter(code__iexact=code).exists():
+        if code and references.find_one("course", code) is None:
             raise FileError(
                 "invalid_option", option="course", reason=f"no course has the code {code!r}"
             )

@@ -3,8 +3,8 @@ exist is created in the Default folder. The import only adds members, it never r
 
 from django.utils.translation import gettext_lazy as _
 
-from registrar.directory.models import ListFolder, ListMember, User, UserList
-from registrar.journal import writes
+from registrar.directory import lists
+from registrar.directory.models import ListMember, User, UserList
 
 from .. import lookups, parsers
 from ..kind import CREATED, UNCHANGED, Column, ImportKind, Option
@@ -116,34 +116,15 @@ class StaticLists(ImportKind):
         if not rows:
             return
         ids = {n: x["id"] for n, x in refs["lists"].items()}
-        todo = list(dict.fromkeys(r.data["list"] for r in rows if r.data["list"] not in ids))
-        if todo:
-            folder = self._default_folder(ctx)
-            new = writes.insert(UserList, [{"name": n, "folder_id": folder} for n in todo], ctx.op)
-            ids.update(zip(todo, new, strict=True))
-        when = ctx.op.started_at
-        writes.insert(
-            ListMember,
-            [
-                {
-                    "user_id": r.data["user_id"],
-                    "user_list_id": ids[r.data["list"]],
-                    "entered_at": when,
-                }
-                for r in rows
-            ],
+        todo = [r.data["list"] for r in rows if r.data["list"] not in ids]
+        if todo:  # created in the Default folder (re-created, journalled, if someone removed it)
+            made = lists.find_or_create_lists(ctx.op, todo, folder=lists.DEFAULT_FOLDER)
+            ids.update((n, x["id"]) for n, x in made.items())
+        # Each member enters at the moment the import started, the same for every row. The plan
+        # read the members of these pairs (resolve): a pair already there was unchanged.
+        lists.add_memberships(
             ctx.op,
-            [r.number for r in rows],
+            [(ids[r.data["list"]], r.data["user_id"]) for r in rows],
+            ctx.op.started_at,
+            planned=True,
         )
-
-    def _default_folder(self, ctx) -> int:
-        """The Default folder (made by a migration); re-created, journalled, if someone removed it."""
-        pk = (
-            ListFolder.objects.filter(name="Default", parent=None)
-            .order_by("pk")
-            .values_list("pk", flat=True)
-            .first()
-        )
-        if pk is None:
-            pk = writes.insert(ListFolder, [{"name": "Default", "parent_id": None}], ctx.op)[0]
-        return pk

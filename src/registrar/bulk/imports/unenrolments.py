@@ -9,23 +9,26 @@ from registrar.catalogue.models import ClassroomSession, Course
 from registrar.directory.models import User
 from registrar.journal import writes
 from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus, Seat
-from registrar.notify import outbox
-from registrar.notify.models import MailTemplate, OutboxMail
+from registrar.notify import mail, templates
 
 from .. import lookups, parsers
 from ..kind import DELETED, UNCHANGED, Column, ImportKind
 
 MAIL_TEMPLATE = "unenrolment"  # the MailTemplate code used when it exists
-# Fields a template can use; `session` and `session_start` exist for session rows only.
-MAIL_FIELDS = ("first_name", "last_name", "login", "activity", "activity_type", "activity_ref")
-SESSION_FIELDS = ("course", "session", "session_start")
-BUILTIN_SUBJECT = "Unenrolment: {activity}"
+# Fields a template can fill; the session's exist for session rows only.
+MAIL_FIELDS = templates.fields("user", "course", "activity")
+SESSION_FIELDS = templates.fields("user", "course", "activity", "session")
+BUILTIN_SUBJECT = "Unenrolment: {{ activity.title }}"
 BUILTIN_BODY = (
-    "Hello {first_name} {last_name},\n\n"
-    'You have been unenrolled from the {activity_type} "{activity}" '
-    "(reference {activity_ref}).\n\n"
+    "Hello {{ user.first_name }} {{ user.last_name }},\n\n"
+    'You have been unenrolled from the {{ activity.type }} "{{ activity.title }}" '
+    "(reference {{ activity.ref }}).\n\n"
     "If you think this is a mistake, please contact your training administrator.\n"
 )
+
+
+def _listed(names) -> str:
+    return ", ".join(f"`{{{{ {n} }}}}`" for n in sorted(names))
 
 
 def _fields(model, *skip: str) -> list[str]:
@@ -44,13 +47,14 @@ class Unenrolments(ImportKind):
             "keeps its completion record, only the assignment goes (`completion_kept`); an attended "
             "session keeps its seat, marked attended, and the row is `unchanged` (`completion_kept`). "
             "A user not enrolled is skipped (`not_enrolled`), and gets no mail. With send_email, the "
-            "unenrolled user is told through the outbox, with the mail template `{template}` when it "
-            "exists (fields: {fields}; for sessions also {session_fields}), otherwise a built-in "
-            "English text. Undo re-creates the assignments and seats; mails already sent stay sent."
+            "unenrolled user is told through the outbox, with the mail template `{template}` in the "
+            "user's culture when it exists (fields: {fields}; for sessions also {session_fields}), "
+            "otherwise a built-in English text. Undo re-creates the assignments and seats; mails "
+            "already sent stay sent."
         ),
         template=MAIL_TEMPLATE,
-        fields=", ".join(f"`{{{f}}}`" for f in MAIL_FIELDS),
-        session_fields=", ".join(f"`{{{f}}}`" for f in SESSION_FIELDS),
+        fields=_listed(MAIL_FIELDS),
+        session_fields=_listed(SESSION_FIELDS - MAIL_FIELDS),
     )
     columns = [
         Column(
@@ -100,6 +104,7 @@ class Unenrolments(ImportKind):
             "email",
             "first_name",
             "last_name",
+            "culture",
             "organisation_id",
         )
         courses: dict[str, list[dict]] = {}  # course extrefs are not unique
@@ -109,7 +114,14 @@ class Unenrolments(ImportKind):
             ):
                 courses.setdefault(c["extref"], []).append(c)
         sessions = lookups.by_key(
-            ClassroomSession, "extid", extrefs, "id", "start", "course__code", "course__title"
+            ClassroomSession,
+            "extid",
+            extrefs,
+            "id",
+            "extid",
+            "start",
+            "course__code",
+            "course__title",
         )
         # Only the (user, activity) pairs the rows name: no cross product of users and activities.
         course_pairs, seat_pairs = set(), set()
@@ -132,13 +144,14 @@ class Unenrolments(ImportKind):
         seats = lookups.exact_pairs(
             Seat, "user_id", "session_id", seat_pairs, *_fields(Seat, "user_id", "session_id")
         )
-        template = None
+        template = refusals = None
         if any(r.values["send_email"] for r in rows):
-            template = (
-                MailTemplate.objects.filter(code=MAIL_TEMPLATE)
-                .values("id", "code", "subject", "body")
-                .first()
-            )
+            # Every culture of the template, checked once per kind of row, not once per row.
+            template = mail.load(MAIL_TEMPLATE) or mail.builtin(BUILTIN_SUBJECT, BUILTIN_BODY)
+            refusals = {
+                "course": mail.refusal(template, MAIL_FIELDS),
+                "session": mail.refusal(template, SESSION_FIELDS),
+            }
         return {
             "users": users,
             "courses": courses,
@@ -147,6 +160,7 @@ class Unenrolments(ImportKind):
             "records": records,
             "seats": seats,
             "template": template,
+            "refusals": refusals,
         }
 
     def plan(self, rows, refs, ctx):
@@ -178,7 +192,7 @@ class Unenrolments(ImportKind):
             else:
                 self._plan_session(r, user, item, refs)
             if r.result == DELETED and v["send_email"]:
-                self._plan_mail(r, user, kind, item, refs["template"])
+                self._plan_mail(r, user, kind, item, refs["refusals"][kind])
 
     def _plan_course(self, r, user, course, refs):
         pair = (user["id"], course["id"])
@@ -205,45 +219,35 @@ class Unenrolments(ImportKind):
         r.result = DELETED
         r.data = {"model": Seat, "before": seat}
 
-    def _plan_mail(self, r, user, kind, item, template):
+    def _plan_mail(self, r, user, kind, item, refusal):
         if not user["email"]:
             r.warn("no_email", value=user["login"])
+            r.result = DELETED  # the unenrolment is the row's change; the mail only its extra
+            return
+        if refusal is not None:
+            r.reject("mail_template_field", template=MAIL_TEMPLATE, field=refusal.field)
+            r.data = {}
             return
         ref = r.values["activity_extref"]
-        values = {
-            "first_name": user["first_name"],
-            "last_name": user["last_name"],
-            "login": r.values["username"],
-            "activity_ref": ref,
-        }
+        person = {k: user[k] for k in ("id", "email", "first_name", "last_name", "culture")}
+        values = {"user": {**person, "login": r.values["username"]}}
         if kind == "course":
-            values |= {"activity": item["title"], "activity_type": "course"}
+            values |= {
+                "course": {"title": item["title"], "code": item["code"]},
+                "activity": {"title": item["title"], "type": "course", "ref": ref},
+            }
         else:
             start = timezone.localtime(item["start"]).strftime("%Y-%m-%d %H:%M")
             values |= {
-                "activity": f"{item['course__title']} ({start})",
-                "activity_type": "classroom session",
-                "course": item["course__title"],
-                "session": ref,
-                "session_start": start,
+                "course": {"title": item["course__title"], "code": item["course__code"]},
+                "activity": {
+                    "title": f"{item['course__title']} ({start})",
+                    "type": "classroom session",
+                    "ref": ref,
+                },
+                "session": {"extid": item["extid"], "start": start},
             }
-        subject, body = (
-            (template["subject"], template["body"]) if template else (BUILTIN_SUBJECT, BUILTIN_BODY)
-        )
-        try:
-            outbox.check((subject, body), values)
-            mail = {"subject": outbox.render(subject, values), "body": outbox.render(body, values)}
-        except outbox.TemplateFieldError as e:
-            r.reject("mail_template_field", template=MAIL_TEMPLATE, field=e.field)
-            r.data = {}
-            return
-        mail["subject"] = " ".join(mail["subject"].split())[:255]  # a header is one line
-        r.data["mail"] = {
-            **mail,
-            "to": user["email"],
-            "user_id": user["id"],
-            "template_id": template["id"] if template else None,
-        }
+        r.data["mail"] = values
 
     def apply(self, rows, refs, ctx):
         by_model: dict = {}
@@ -253,10 +257,9 @@ class Unenrolments(ImportKind):
                 (r.data["before"]["id"], r.data["before"], r.number)
             )
             if "mail" in r.data:
-                mails.append(OutboxMail(operation=ctx.op, **r.data["mail"]))
+                mails.append(r.data["mail"])
         for model, items in by_model.items():
             writes.delete(model, items, ctx.op)
         if mails:
             # Queued in the import's transaction: a verify-only or aborted import leaves none.
-            OutboxMail.objects.bulk_create(mails, batch_size=1000)
-            outbox.deliver_after_commit(ctx.op.pk)
+            mail.queue(ctx.op, refs["template"], mails)

@@ -16,8 +16,7 @@ from registrar.directory.models import (
     UserList,
 )
 from registrar.journal import writes
-from registrar.notify import password_links, tasks
-from registrar.notify.models import OutboxMail
+from registrar.notify import mail
 
 from .. import lookups, parsers
 from ..kind import CREATED, REJECTED, UNCHANGED, UPDATED, Column, ImportKind, Option
@@ -706,21 +705,14 @@ class Users(ImportKind):
         """Queue a welcome mail, in the user's language, for each new user with an address; its
         set-password link is made from the stored password hash when the mail is sent (stored
         nowhere), and a background task delivers them once the import commits."""
-        mails = [
-            password_links.welcome_mail(
-                user_id=r.data["uid"],
-                login=r.data["new"]["login"],
-                first_name=r.data["new"]["first_name"],
-                email=r.data["new"]["email"],
-                culture=r.data["new"].get("culture") or "",
-                operation=op,
-            )
-            for r in created
-            if r.data["new"].get("email")
-        ]
-        OutboxMail.objects.bulk_create(mails, batch_size=1000)
-        if mails:
-            tasks.deliver_after_commit(op.pk)
+        new = [r.data["new"] for r in created]
+        mail.welcome(
+            op,
+            [
+                {"id": r.data["uid"], **{k: n.get(k) or "" for k in mail.USER_KEYS}}
+                for r, n in zip(created, new, strict=True)
+            ],
+        )
 
     def finish(self, ctx):
         """Managers defined later in the file: link them now, or warn manager_not_found."""

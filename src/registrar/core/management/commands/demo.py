@@ -29,6 +29,7 @@ from registrar.bulk.io.readers import FileError
 from registrar.catalogue.models import (
     CertificateTemplate,
     ClassroomSession,
+    Competency,
     Course,
     CourseCredit,
     Curriculum,
@@ -928,6 +929,15 @@ class Demo:
         writes.update(Course, items, op)
         self.updated += len(items)
         self.certificate_template = tpl
+        # Competencies, which the users.set-competency-scores action scores.
+        self.insert(
+            Competency,
+            [
+                {"code": "COMP-SAFETY", "name": "Safety at work"},
+                {"code": "COMP-SALES", "name": "Selling"},
+                {"code": "COMP-LEAD", "name": "Leading a team"},
+            ],
+        )
         targeted = {"LEAD-": "Managers", "COACH-": "Managers", "SALES-": "Sales force"}
         self.insert(
             Course.audiences.through,

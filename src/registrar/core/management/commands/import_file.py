@@ -2,7 +2,6 @@
 
 import json
 import sys
-import time
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
@@ -11,25 +10,7 @@ from registrar.bulk import engine
 from registrar.bulk.codes import CODES
 from registrar.bulk.io.readers import FileError
 
-
-def progress_printer(stream):
-    """A one-line progress bar on a terminal: rows, percent, rate, time left."""
-    last = [0.0]
-
-    def show(done, total, fraction, elapsed):
-        now = time.monotonic()
-        if now - last[0] < 0.2 and fraction != 1.0:
-            return
-        last[0] = now
-        rate = done / elapsed if elapsed > 0 else 0
-        pct = f"{fraction * 100:5.1f}%" if fraction is not None else "  ?  "
-        left = (elapsed / fraction - elapsed) if fraction else 0
-        stream.write(f"\r{pct} {done:>10,} rows  {rate:>9,.0f} rows/s  {left:5.0f}s left ")
-        if fraction == 1.0:
-            stream.write("\n")
-        stream.flush()
-
-    return show
+from ..reporting import print_report, progress_printer
 
 
 class Command(BaseCommand):
@@ -71,6 +52,7 @@ class Command(BaseCommand):
                 raise CommandError(f"--set expects OPTION=VALUE, not {item!r}", returncode=2)
             options[name.strip()] = value.strip()
         try:
+            engine.get_kind(o["kind"])  # an import kind: an action runs with `registrar act`
             if o["preview"]:
                 self.stdout.write(
                     json.dumps(
@@ -97,28 +79,6 @@ class Command(BaseCommand):
             raise CommandError(
                 f"{e.code}: {CODES[e.code].format(**e.params)}", returncode=2
             ) from None
-        summary = report.summary()
-        if o["json"]:
-            self.stdout.write(json.dumps(summary))
-        else:
-            op = report.operation
-            verb = (
-                "Verified (nothing written)"
-                if op.verify_only
-                else "Aborted (nothing written)"
-                if op.status == "aborted"
-                else "Imported"
-            )
-            counts = ", ".join(
-                f"{k} {v}"
-                for k, v in summary.items()
-                if k not in ("operation", "kind", "verify_only")
-            )
-            self.stdout.write(f"{verb}: operation #{op.pk} {op.name}: {counts}")
-            for h in report.file_warnings:
-                self.stdout.write(f"warning unknown_column: {h}")
-            self.stdout.write(
-                f"results: {report.results_path}\nrejects: {report.rejects_path}\nlog:     {report.log_path}"
-            )
+        summary = print_report(self.stdout, report, o["json"], "Imported")
         if summary["rejected"]:
             sys.exit(1)

@@ -20,10 +20,12 @@ class Command(BaseCommand):
     def handle(self, *args, **o):
         if o["retry_failed"]:
             n = OutboxMail.objects.filter(state=OutboxMail.State.FAILED).update(
-                state=OutboxMail.State.QUEUED, error=""
+                state=OutboxMail.State.QUEUED, error="", attempts=0, next_attempt_at=None
             )
             self.stdout.write(f"Queued {n} failed mail(s) again.")
-        sent, failed = deliver(limit=o["limit"])
+        # The operator runs this once the SMTP server works again: mails waiting for their next
+        # try go now too.
+        sent, failed = deliver(limit=o["limit"], waiting=True)
         left = OutboxMail.objects.filter(state=OutboxMail.State.QUEUED).count()
         self.stdout.write(f"Sent {sent} mail(s), {failed} failed, {left} still queued.")
         if failed:

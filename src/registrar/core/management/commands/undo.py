@@ -6,6 +6,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from registrar.journal.undo import UndoRefused, undo
+from registrar.notify.models import OutboxMail
 
 
 class Command(BaseCommand):
@@ -21,6 +22,7 @@ class Command(BaseCommand):
             op, conflicts = undo(o["operation_id"], verify_only=o["verify_only"])
         except UndoRefused as e:
             raise CommandError(str(e), returncode=2) from None
+        mails = OutboxMail.objects.filter(operation_id=o["operation_id"]).count()
         if o["json"]:
             self.stdout.write(
                 json.dumps(
@@ -30,6 +32,7 @@ class Command(BaseCommand):
                         "verify_only": op.verify_only,
                         **op.counts(),
                         "conflicts": conflicts,
+                        "mails_not_unsent": mails,
                     }
                 )
             )
@@ -38,6 +41,11 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{verb} #{o['operation_id']} as operation #{op.pk}: {op.deleted} removed, {op.updated} restored, {op.created} re-created, {len(conflicts)} conflict(s)"
             )
+            if mails:
+                self.stdout.write(
+                    f"note: the {mails} mail(s) operation #{o['operation_id']} queued were sent or "
+                    "will be: an undo cannot unsend a mail"
+                )
             for c in conflicts[:50]:
                 row = f" (input row {c['row']})" if c.get("row") else ""
                 self.stdout.write(

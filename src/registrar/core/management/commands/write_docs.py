@@ -1,4 +1,4 @@
-"""registrar write-docs: regenerate docs/codes.md and docs/formats.md from the code."""
+"""registrar write-docs: regenerate docs/codes.md, formats.md and actions.md from the code."""
 
 from pathlib import Path
 
@@ -18,4 +18,5 @@ class Command(BaseCommand):
         d.mkdir(exist_ok=True)
         (d / "codes.md").write_text(docs.codes_md(), encoding="utf-8")
         (d / "formats.md").write_text(docs.formats_md(), encoding="utf-8")
-        self.stdout.write(f"wrote {d / 'codes.md'} and {d / 'formats.md'}")
+        (d / "actions.md").write_text(docs.actions_md(), encoding="utf-8")
+        self.stdout.write(f"wrote {d / 'codes.md'}, {d / 'formats.md'} and {d / 'actions.md'}")

@@ -1,0 +1,398 @@
+"""Where the pipeline's rows come from: a file (read, map, parse, preview) or a selection (the
+selected items' ids in batches, times the action's objects). The engine (bulk.engine) runs the
+same operation, lock, batches, verify-only, progress and report over either."""
+
+import os
+from collections.abc import Iterator
+
+from django.utils.translation import gettext_lazy
+
+from registrar.core import lookups
+from registrar.journal import service
+
+from . import references
+from .action import ITEM_COLUMN, OBJECT_COLUMN, Action
+from .dedupe import SeenKeys
+from .io.readers import FileError, Table, check_encoding, open_table
+from .kind import ImportKind, Option, Row
+from .parsers import CellError
+
+ENGINE_OPTIONS = [
+    Option(
+        "delimiter",
+        "",
+        gettext_lazy("CSV separator: ; or , (detected when empty)"),
+        choices=("", ";", ",", "\t", "tab"),
+    ),
+    Option(
+        "encoding",
+        "",
+        gettext_lazy("CSV encoding, e.g. utf-8, utf-16, cp1252 (detected when empty)"),
+    ),
+    Option(
+        "header",
+        True,
+        gettext_lazy("The first line is a header row (no: columns in the documented order)"),
+    ),
+]
+
+FILE_RESULT_COLUMNS = ["row", "result", "codes", "message"]
+SELECTION_RESULT_COLUMNS = ["result", "codes", "message"]
+# Words of an unknown column's header that make it a secret all the same (left out of every file).
+SECRET_WORDS = ("pass", "pasw", "pwd", "motdepasse", "mdp", "secret", "token")
+
+
+def normalise(header: str) -> str:
+    """Headers match case-, space-, underscore- and hyphen-insensitively."""
+    return "".join(ch for ch in header.lower() if ch not in " _-\t\ufeff")
+
+
+def parse_options(kind: ImportKind, raw: dict[str, str]) -> dict:
+    """Engine and kind options from `--set` strings, with defaults; unknown names are refused."""
+    specs = {o.name: o for o in ENGINE_OPTIONS + kind.options}
+    out = {o.name: o.default for o in specs.values()}
+    for name, value in raw.items():
+        spec = specs.get(name)
+        if spec is None:
+            raise FileError(
+                "invalid_option",
+                option=name,
+                reason=f"not an option of {kind.name}; options: {', '.join(specs)}",
+            )
+        try:
+            out[name] = spec.parse(value)
+        except ValueError as e:
+            raise FileError("invalid_option", option=name, reason=str(e)) from None
+    if out["delimiter"] == "tab":
+        out["delimiter"] = "\t"
+    if out["encoding"]:
+        check_encoding(out["encoding"])
+    return out
+
+
+class Mapping:
+    """Which file column feeds which kind column; unknown and missing columns."""
+
+    def __init__(self, kind: ImportKind, headers: list[str] | None, options: dict):
+        self.unknown: list[str] = []
+        self.positions: dict[str, int] = {}
+        unknown_secrets: set[int] = set()
+        if headers is None:  # no header row: the documented column order
+            self.headers = [c.name for c in kind.columns]
+            self.positions = {c.name: i for i, c in enumerate(kind.columns)}
+        else:
+            self.headers = headers
+            lookup = {}
+            for c in kind.columns:
+                for alias in (c.name, *c.aliases):
+                    lookup[normalise(alias)] = c.name
+            for i, h in enumerate(headers):
+                if not h:
+                    continue
+                name = lookup.get(normalise(h))
+                if name is None:
+                    self.unknown.append(h)
+                    if any(w in normalise(h) for w in SECRET_WORDS):
+                        unknown_secrets.add(i)
+                elif name in self.positions:
+                    raise FileError("duplicate_column", column=h)
+                else:
+                    self.positions[name] = i
+        self.missing = [
+            c.name
+            for c in kind.columns
+            if c.name not in self.positions and c.header_is_required(options)
+        ]
+        # A misspelt password column (`user_pasword`) is unknown, and still a secret.
+        self.secret_positions = unknown_secrets | {
+            self.positions[c.name] for c in kind.columns if c.secret and c.name in self.positions
+        }
+
+
+def open_input(
+    path: str, kind: ImportKind, options: dict, allow_missing: bool = False
+) -> tuple[Table, Mapping]:
+    """Open the file and map its header; a missing required column is a file error unless
+    `allow_missing` (the preview names it instead)."""
+    table = open_table(
+        path,
+        header=options["header"],
+        delimiter=options["delimiter"] or None,
+        encoding=options["encoding"] or None,
+    )
+    if options["header"] and not table.headers:
+        table.close()
+        raise FileError("empty_file")
+    mapping = Mapping(kind, table.headers if options["header"] else None, options)
+    if mapping.missing and not allow_missing:
+        table.close()
+        raise FileError("missing_column", column=", ".join(mapping.missing))
+    return table, mapping
+
+
+def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None) -> dict:
+    """How the first data row is read, column by column, before anything runs (SPEC §2.2)."""
+    from .registry import get_kind
+
+    kind = get_kind(kind_name)
+    options = parse_options(kind, raw_options or {})
+    kind.check_options(options)
+    table, mapping = open_input(path, kind, options, allow_missing=True)
+    try:
+        first = next(iter(table.rows()), None)
+    finally:
+        table.close()
+    if first is None:
+        raise FileError("empty_file")
+    number, cells = first
+    columns = []
+    for c in kind.columns:
+        pos = mapping.positions.get(c.name)
+        raw = cells[pos] if pos is not None and pos < len(cells) else ""
+        entry = {
+            "column": c.name,
+            "header": mapping.headers[pos] if pos is not None else None,
+            "value": "••••••" if c.secret and raw else raw,
+            "required": c.required,
+        }
+        if pos is None:
+            entry["status"] = "missing_column" if c.name in mapping.missing else "absent"
+        elif not raw:
+            entry["status"] = "missing_value" if c.required else "empty"
+        else:
+            try:
+                v = c.parse(raw)
+                entry["status"], entry["parsed"] = "ok", "••••••" if c.secret else str(v)
+            except CellError as e:
+                entry["status"] = e.code
+        columns.append(entry)
+    return {
+        "kind": kind.name,
+        "row": number,
+        "columns": columns,
+        "unknown_columns": mapping.unknown,
+        "missing_columns": mapping.missing,
+        "format": table.format,
+        "delimiter": table.delimiter,
+        "encoding": table.encoding,
+    }
+
+
+class FileSource:
+    """Rows of an import file: opened and mapped at once (a missing column is a file error), each
+    batch's cells parsed and its duplicate keys found."""
+
+    result_columns = FILE_RESULT_COLUMNS
+
+    def __init__(self, kind: ImportKind, path: str, raw_options: dict[str, str]):
+        self.kind = kind
+        self.path = path
+        self.options = parse_options(kind, raw_options or {})
+        kind.check_options(self.options)
+        self.table, self.mapping = open_input(path, kind, self.options)
+        t = self.table
+        self.fmt = "csv" if t.format == "csv" else "xlsx"
+        self.delimiter, self.encoding, self.has_header = t.delimiter, t.encoding, t.has_header
+        self.headers = self.mapping.headers
+        self.secret_positions = self.mapping.secret_positions
+        self.unknown = self.mapping.unknown
+        self.present = set(self.mapping.positions)
+        self.batch_size = None  # the engine's, unless the kind plans the whole file at once
+        self.spec = [
+            (c.name, self.mapping.positions.get(c.name), c.parse, c.required, c.secret)
+            for c in kind.columns
+        ]
+        self.key_cols = [self.mapping.positions.get(k) for k in kind.key]
+        self.seen = SeenKeys()
+
+    def journal(self) -> dict:
+        """What the operation records of its input."""
+        return {
+            "options": dict(self.options),
+            "file_name": os.path.basename(self.path),
+            "file_checksum": service.file_checksum(self.path),
+        }
+
+    @property
+    def total(self) -> int | None:
+        return self.table.total
+
+    def fraction(self, done: int) -> float | None:
+        return self.table.fraction()
+
+    def rows(self) -> Iterator[Row]:
+        for number, cells in self.table.rows():
+            yield Row(number, cells)
+
+    def label(self, r: Row) -> str:
+        return f"row {r.number}"
+
+    def empty(self) -> FileError:
+        return FileError("empty_file")
+
+    def prepare(self, rows: list[Row], ctx) -> None:
+        """Parse each cell to a typed value or a code; reject keys seen earlier in the file."""
+        spec = self.spec
+        for r in rows:
+            cells, vals, n = r.cells, r.values, len(r.cells)
+            for name, pos, parse, required, secret in spec:
+                s = cells[pos] if pos is not None and pos < n else ""
+                if not s:
+                    vals[name] = None
+                    if required:
+                        r.add("missing_value", column=name)
+                    continue
+                try:
+                    vals[name] = parse(s)
+                except CellError as e:
+                    r.add(e.code, column=name, value="••••••" if secret else s, **e.params)
+                    vals[name] = None
+        if self.key_cols:
+            self._duplicates(rows)
+
+    def _duplicates(self, rows: list[Row]) -> None:
+        key_cols, seen = self.key_cols, self.seen
+        keyed = [r for r in rows if r.result is None]
+        hashes = [
+            hash(
+                tuple(
+                    r.cells[p].lower() if p is not None and p < len(r.cells) else ""
+                    for p in key_cols
+                )
+            )
+            for r in keyed
+        ]
+        for r, h, first in zip(keyed, hashes, seen.first_rows(hashes), strict=True):
+            first = first if first is not None else seen.young.get(h)  # earlier in this batch
+            if first is None:
+                seen.add(h, r.number)
+            else:
+                r.add("duplicate_row", key="/".join(self.kind.key), first=first)
+        seen.settle()
+
+    def close(self) -> None:
+        self.table.close()
+
+
+# The fields of a selected item the engine loads for every action (the step loads the rest).
+ITEM_TYPE = {"users": "user", "courses": "course", "curricula": "curriculum"}
+MISSING = {
+    "users": "user_not_found",
+    "courses": "course_not_found",
+    "curricula": "curriculum_not_found",
+}
+
+
+class SelectionSource:
+    """Rows of an action: each selected item (times each of the action's objects), in batches of
+    ids. The parameters are read and checked, and the selection resolved in one query, before
+    anything runs; an explicit identifier that names nothing is a rejected row. The engine checks
+    each item's scope (out_of_scope) and, for actions on learners, that the user can learn."""
+
+    result_columns = SELECTION_RESULT_COLUMNS
+    fmt, delimiter, encoding, has_header = "csv", ",", "utf-8-sig", True
+    secret_positions: set[int] = set()
+    unknown: list[str] = []
+    present: set[str] = set()
+    batch_size = None
+
+    def __init__(
+        self,
+        action: Action,
+        selection,
+        raw_params: dict | None,
+        scope_ids: set[int] | None,
+    ):
+        from .selection import Selection, check, resolve
+
+        self.action = action
+        self.raw_params = raw_params or {}
+        self.options = action.parse_params(self.raw_params)
+        self.selection = selection or Selection(target=action.target)
+        if self.selection.target != action.target:
+            raise FileError(
+                "invalid_parameter",
+                key="selection",
+                reason=f"selects {self.selection.target}, but {action.name} acts on {action.target}",
+            )
+        check(self.selection)
+        found = resolve(self.selection, scope_ids)
+        self.ids, self.missing = found.ids, found.missing
+        self.objects = action.objects(self.options)
+        if not self.ids and not self.missing:
+            raise FileError("empty_selection", target=action.target)
+        self.headers = [ITEM_COLUMN[action.target]]
+        if action.per:
+            self.headers.append(OBJECT_COLUMN[action.per_type])
+        self.total = (len(self.ids) + len(self.missing)) * len(self.objects)
+
+    def journal(self) -> dict:
+        from registrar.journal.writes import snapshot
+
+        return {
+            "options": {
+                "params": snapshot(self.raw_params),
+                "selection": self.selection.to_json(),
+                "selected": len(self.ids),
+            },
+            "file_name": "",
+            "file_checksum": "",
+        }
+
+    def fraction(self, done: int) -> float | None:
+        return done / self.total if self.total else None
+
+    def rows(self) -> Iterator[Row]:
+        number = 0
+        for name in self.missing:
+            for obj in self.objects:
+                number += 1
+                r = Row(number, [name] + ([self.action.object_label(obj)] if obj else []))
+                r.values = {"missing": name, "object": obj}
+                yield r
+        for pk in self.ids:
+            for obj in self.objects:
+                number += 1
+                r = Row(number, [])
+                r.values = {"id": pk, "object": obj}
+                yield r
+
+    def label(self, r: Row) -> str:
+        return ", ".join(c for c in r.cells if c) or f"item {r.number}"
+
+    def empty(self) -> FileError:
+        return FileError("empty_selection", target=self.action.target)
+
+    def prepare(self, rows: list[Row], ctx) -> None:
+        """Load the batch's items (one query), name each row, check scope and learners."""
+        action = self.action
+        type_ = ITEM_TYPE[action.target]
+        rule = references.RULES[type_]
+        ids = {r.values["id"] for r in rows if "id" in r.values}
+        fields = dict.fromkeys((*rule.fields, *action.item_fields))
+        items = lookups.by_key(rule.model, "id", ids, *fields) if ids else {}
+        key = rule.key
+        for r in rows:
+            v, obj = r.values, r.values["object"]
+            extra = [action.object_label(obj)] if obj else []
+            if "missing" in v:
+                r.reject(MISSING[action.target], column=key, value=v["missing"])
+                continue
+            item = items.get(v["id"])
+            if item is None:  # deleted since the selection was resolved
+                r.cells = [str(v["id"]), *extra]
+                r.reject(MISSING[action.target], column=key, value=str(v["id"]))
+                continue
+            r.cells = [item[key], *extra]
+            v["item"] = item
+            v[type_] = item
+            if type_ == "user":
+                if not ctx.in_scope(item["organisation_id"]):
+                    r.reject("out_of_scope", what=f"User {item['login']}")
+                elif action.learners and item["disabled"]:
+                    r.reject("user_disabled", value=item["login"])
+                elif action.learners and not item["training_access"]:
+                    r.reject("user_not_in_training", value=item["login"])
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,37 @@
+"""Verbs on assignments (course, curriculum): assign, change, remove — set-based and journalled.
+Imports and actions call these; a curriculum's values carried down to its courses go the same
+way. Removing an assignment never touches the learner's records (a completion stays)."""
+
+from registrar.journal import writes
+
+from .models import CourseAssignment, CurriculumAssignment, ProgrammeAssignment
+
+MODELS = {
+    "course": CourseAssignment,
+    "curriculum": CurriculumAssignment,
+    "programme": ProgrammeAssignment,
+}
+FIELDS = (
+    "option",
+    "start_date",
+    "target_date",
+    "end_date",
+    "billing_mode",
+    "billing_code",
+    "unit_cost",
+)
+
+
+def assign(what: str, new: list[dict], changed: list[tuple], op, new_rows=None) -> list[int]:
+    """Create assignments (`new`: rows with user_id, <what>_id, source, assigned_at and values)
+    and change existing ones (`changed`: (pk, values, before with op, input row)). Returns the
+    new assignments' ids."""
+    model = MODELS[what]
+    ids = writes.insert(model, new, op, new_rows)
+    writes.update(model, changed, op)
+    return ids
+
+
+def remove(what: str, items: list[tuple[int, dict, int | None]], op) -> None:
+    """Remove assignments ((pk, full before snapshot, input row)); records stay."""
+    writes.delete(MODELS[what], items, op)

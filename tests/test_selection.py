@@ -371,13 +371,13 @@ def test_ids_file_in_utf16_is_read(world, tmp_path):
     assert Selection.from_args("users", ids=f"@{p}").ids == ["amartin", "bdurand"]
 
 
-def test_ids_file_missing_or_too_large_is_refused(world, tmp_path, monkeypatch):
+def test_ids_file_missing_or_too_large_is_refused(world, tmp_path, settings):
     with pytest.raises(FileError) as e:
         Selection.from_args("users", ids=f"@{tmp_path / 'none.txt'}")
     assert e.value.code == "unreadable_file"
     p = tmp_path / "big.txt"
     p.write_text("a\n" * 100)
-    monkeypatch.setattr(S, "MAX_IDS_BYTES", 50)
+    settings.REGISTRAR_MAX_IDS_BYTES = 50
     with pytest.raises(FileError) as e:
         Selection.from_args("users", ids=f"@{p}")
     assert e.value.code == "file_too_large"

@@ -334,6 +334,7 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
             (pk, new, {**current.get(pk, {}), **before}, row) for pk, new, before, row in items
         ]
     changes = []
+    afters: dict[tuple, str] = {}
     label_ = meta.label
     # Rows given the same values (a bulk action) are one UPDATE ... WHERE id IN; a row named
     # twice keeps its items' order (one executemany per set of fields, as they come).
@@ -347,6 +348,14 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
         except TypeError:
             key = (names, ("row",))
         by_fields.setdefault(key, []).append((pk, new))
+        after = afters.get(key) if key[1] != ("row",) else None
+        if after is None:  # the same new values give the same journal text: made once
+            after = json.dumps(
+                snapshot(
+                    {k: SECRET_MARK if k in SECRETS else v for k, v in new.items() if k != "op"}
+                )
+            )
+            afters[key] = after
         changes.append(
             (
                 op.pk,
@@ -355,9 +364,7 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
                 pk,
                 row,
                 snapshot({k: before.get(k) for k in new}),
-                snapshot(
-                    {k: SECRET_MARK if k in SECRETS else v for k, v in new.items() if k != "op"}
-                ),
+                after,
             )
         )
     rowwise: dict[tuple, list] = {}  # names -> (pk, new) of rows updated one by one
@@ -391,6 +398,13 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
     _insert_changes(changes)
 
 
+def _json(value) -> str | None:
+    """A journal value as the JSONField stores it; text given is JSON already."""
+    if value is None or isinstance(value, str):
+        return value
+    return json.dumps(value)
+
+
 CHANGE_COLUMNS = ("operation_id", "table", "action", "pk_value", "row", "before", "after")
 
 
@@ -400,14 +414,7 @@ def _insert_changes(rows: list[tuple]) -> None:
     if not rows:
         return
     table = Change._meta.db_table
-    dumped = [
-        (
-            *r[:5],
-            None if r[5] is None else json.dumps(r[5]),
-            None if r[6] is None else json.dumps(r[6]),
-        )
-        for r in rows
-    ]
+    dumped = [(*r[:5], _json(r[5]), _json(r[6])) for r in rows]
     if connection.vendor == "postgresql":
         _copy(table, list(CHANGE_COLUMNS), dumped)
         return

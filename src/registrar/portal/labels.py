@@ -32,14 +32,3 @@ DOMAIN_TITLES = [
     gettext_noop("Catalogue"),
     gettext_noop("Learning records"),
 ]
-
-# The columns of an action's results (the job page's table of results per item).
-RESULT_COLUMNS = [
-    gettext_noop("user_login"),
-    gettext_noop("code"),
-    gettext_noop("course_code"),
-    gettext_noop("curriculum_code"),
-    gettext_noop("result"),
-    gettext_noop("codes"),
-    gettext_noop("message"),
-]

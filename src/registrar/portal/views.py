@@ -11,6 +11,7 @@ from django.http import FileResponse, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from registrar.bulk import engine, registry
@@ -25,6 +26,16 @@ DOMAIN_TITLES = {
     "learning": "Learning records",
 }
 ROWS_SHOWN = 50
+# The headings of an action's results table (the results file keeps the columns' own names).
+RESULT_HEADINGS = {
+    "user_login": gettext_lazy("Login"),
+    "code": gettext_lazy("Code"),
+    "course_code": gettext_lazy("Course"),
+    "curriculum_code": gettext_lazy("Curriculum"),
+    "result": gettext_lazy("Result"),
+    "codes": gettext_lazy("Codes"),
+    "message": gettext_lazy("Message"),
+}
 
 
 def guarded(view):
@@ -228,6 +239,7 @@ def _job_context(request, job: Job) -> dict:
         "undoable": bool(op) and access.undoable(request.user, op),
         "nav": {Job.IMPORT: "imports", Job.ACTION: "assistants"}.get(job.what, "history"),
         "per_item": job.what == Job.ACTION,
+        "headings": [RESULT_HEADINGS.get(k, k) for k in (rejected[0] if rejected else {})],
     }
 
 

@@ -13,10 +13,21 @@ def learner(r, found: list[dict], given: str, column: str, ctx) -> dict | None:
         r.reject("ambiguous_user", value=given, count=len(found))
         return None
     user = found[0]
-    if user["disabled"]:
-        r.reject("user_disabled", value=given)
-    elif not user["training_access"]:
-        r.reject("user_not_in_training", value=given)
-    elif not ctx.in_scope(user["organisation_id"]):
-        r.reject("out_of_scope", what=f"User {given}")
+    usable(r, user, given, ctx)
     return user
+
+
+def usable(r, user: dict, given: str, ctx, learning: bool = True) -> bool:
+    """Reject the row unless the user is inside the scope and, when the row is about
+    `learning`, enabled and with training access (an account change needs only the scope).
+    Every import kind and action checks its users here."""
+    # The scope first: of a user outside it, nothing more is told (disabled or not).
+    if not ctx.in_scope(user["organisation_id"]):
+        r.reject("out_of_scope", what=f"User {given}")
+    elif learning and user["disabled"]:
+        r.reject("user_disabled", value=given)
+    elif learning and not user["training_access"]:
+        r.reject("user_not_in_training", value=given)
+    else:
+        return True
+    return False

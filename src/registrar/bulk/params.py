@@ -9,7 +9,8 @@ from decimal import Decimal
 from . import parsers, references
 from .parsers import CellError
 
-TRUE, FALSE = ("true", "yes", "1", "on", "oui"), ("false", "no", "0", "off", "non", "")
+# The cells' yes and no (parsers), and what a form's checkbox or empty field sends.
+TRUE, FALSE = (*parsers.YES, "on"), (*parsers.NO, "off", "")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from registrar.core import lookups
 from registrar.journal import service
 
-from . import references
+from . import checks, references
 from .action import ITEM_COLUMN, OBJECT_COLUMN, Action
 from .dedupe import SeenKeys
 from .io.readers import FileError, Table, check_encoding, open_table
@@ -387,12 +387,7 @@ class SelectionSource:
             v["item"] = item
             v[type_] = item
             if type_ == "user":
-                if not ctx.in_scope(item["organisation_id"]):
-                    r.reject("out_of_scope", what=f"User {item['login']}")
-                elif action.learners and item["disabled"]:
-                    r.reject("user_disabled", value=item["login"])
-                elif action.learners and not item["training_access"]:
-                    r.reject("user_not_in_training", value=item["login"])
+                checks.usable(r, item, item["login"], ctx, learning=action.learners)
 
     def close(self) -> None:
         pass

@@ -39,6 +39,14 @@ def _in_sql(model, field: str, part: list) -> tuple[str, list]:
     return f"{col} IN ({', '.join(['%s'] * len(part))})", list(part)
 
 
+def where_in(qs, field: str, values: list):
+    """`qs` narrowed to rows whose `field` is one of `values`, bound as one raw list (an array
+    on PostgreSQL): Django's `__in` prepares each value, which costs more than the query for a
+    batch of thousands."""
+    where, params = _in_sql(qs.model, field, list(values))
+    return qs.extra(where=[where], params=params)
+
+
 def _with_op(model, fields) -> tuple:
     """A journalled row is always read with `op`, the operation that last wrote it: a journalled
     write of the row checks it (journal.writes guards against changes committed since)."""

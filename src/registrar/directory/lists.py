@@ -4,8 +4,6 @@ journalled. Imports and actions call these; a member is only ever added here, ne
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 
-from django.db import connection
-
 from registrar.core import lookups
 from registrar.journal import writes
 from registrar.journal.models import Operation
@@ -91,20 +89,11 @@ def members_among(list_id: int, user_ids: Iterable[int]) -> set[int]:
     out: set[int] = set()
     for part in lookups.chunks(user_ids, lookups.RAW_CHUNK):
         out.update(
-            _user_in(ListMember.objects.filter(user_list_id=list_id), part).values_list(
-                "user_id", flat=True
-            )
+            lookups.where_in(
+                ListMember.objects.filter(user_list_id=list_id), "user", part
+            ).values_list("user_id", flat=True)
         )
     return out
-
-
-def _user_in(qs, part: list):
-    """`qs` narrowed to users `part`, the ids bound as one raw list (an array on PostgreSQL):
-    Django's `__in` prepares each value, which costs more than the query for thousands."""
-    col = f'"{ListMember._meta.db_table}"."user_id"'
-    if connection.vendor == "postgresql":
-        return qs.extra(where=[f"{col} = ANY(%s::bigint[])"], params=[list(part)])
-    return qs.extra(where=[f"{col} IN ({', '.join(['%s'] * len(part))})"], params=list(part))
 
 
 def add_memberships(

@@ -20,6 +20,8 @@ from registrar.directory import permissions
 from registrar.jobs import access, retention, service, supervision
 from registrar.jobs.models import Job
 
+from .templatetags.portal import first_sentence
+
 DOMAIN_TITLES = {
     "directory": "Organisations and people",
     "catalogue": "Catalogue",
@@ -51,12 +53,6 @@ def guarded(view):
             return HttpResponse(html, status=e.status)
 
     return call
-
-
-def first_sentence(text: str) -> str:
-    """The opening sentence of a kind's description: the imports page lists, the kind page tells."""
-    head, sep, _ = text.partition(". ")
-    return head + "." if sep else text
 
 
 @guarded

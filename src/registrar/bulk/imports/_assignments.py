@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from registrar.directory.models import User, UserAudience
 from registrar.learning.models import Option as AssignmentOption
 
-from .. import lookups, parsers
+from .. import checks, lookups, parsers
 from ..kind import UNCHANGED, Column, Option, Row
 
 DATES = ("start_date", "target_date", "end_date")  # the order they must follow
@@ -136,12 +136,8 @@ def check_user(r: Row, users: dict, ctx) -> dict | None:
     user = users.get(login)
     if user is None:
         r.reject("user_not_found", column="user_loginid", value=login)
-    elif user["disabled"]:
-        r.reject("user_disabled", value=login)
-    elif not user["training_access"]:
-        r.reject("user_not_in_training", value=login)
-    elif not ctx.in_scope(user["organisation_id"]):
-        r.reject("out_of_scope", what=f"User {login}")
+    else:
+        checks.usable(r, user, login, ctx)
     return user
 
 

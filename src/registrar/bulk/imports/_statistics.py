@@ -16,7 +16,7 @@ from registrar.journal import writes
 from registrar.learning import access
 from registrar.learning.models import CourseAssignment, Source
 
-from .. import lookups, parsers
+from .. import checks, lookups, parsers
 from ..kind import Column, Option, Row
 
 USER_FIELDS = ("id", "login", "disabled", "training_access", "organisation_id")
@@ -105,12 +105,8 @@ class Statistics:
         user = refs["users"].get(login)
         if user is None:
             r.reject("user_not_found", column="user_loginid", value=login)
-        elif user["disabled"]:
-            r.reject("user_disabled", value=login)
-        elif not user["training_access"]:
-            r.reject("user_not_in_training", value=login)
-        elif not ctx.in_scope(user["organisation_id"]):
-            r.reject("out_of_scope", what=f"User {login}")
+        else:
+            checks.usable(r, user, login, ctx)
         return user
 
     def check_course(self, r: Row, refs: dict) -> dict | None:

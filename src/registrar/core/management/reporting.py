@@ -3,6 +3,10 @@
 import json
 import time
 
+from django.core.management.base import CommandError
+
+from registrar.bulk.codes import CODES
+
 
 def progress_printer(stream):
     """A one-line progress bar on a terminal: rows, percent, rate, time left."""
@@ -48,3 +52,8 @@ def print_report(stdout, report, as_json: bool, done: str) -> dict:
         f"results: {report.results_path}\nrejects: {report.rejects_path}\nlog:     {report.log_path}"
     )
     return summary
+
+
+def refused(e) -> CommandError:
+    """A FileError as the command's one line on standard error, exit status 2."""
+    return CommandError(f"{e.code}: {CODES[e.code].format(**e.params)}", returncode=2)

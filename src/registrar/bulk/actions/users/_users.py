@@ -2,7 +2,6 @@
 holding roles the actor could not grant is changed only by someone who could, SPEC §12), and a
 set-based update of user fields."""
 
-from django.db import connection
 from django.utils.translation import gettext as _
 
 from registrar.core import lookups
@@ -109,14 +108,9 @@ def held(model, field: str, values, user_ids, **fixed) -> set[tuple[int, int]]:
     """The (user id, `field` value) pairs of `model` rows linking the users to `values` (rows
     also matching `fixed`): one query per 10,000 users. The user ids are bound as one raw list
     (an array on PostgreSQL): Django's `__in` prepares each value, which costs more than the
-    query for a batch of thousands."""
-    col = f'"{model._meta.db_table}"."{model._meta.get_field("user").column}"'
+    query for a batch of thousands (lookups.where_in)."""
     out: set[tuple[int, int]] = set()
     for part in lookups.chunks(user_ids, lookups.RAW_CHUNK):
-        if connection.vendor == "postgresql":
-            where, params = f"{col} = ANY(%s::bigint[])", [list(part)]
-        else:
-            where, params = f"{col} IN ({', '.join(['%s'] * len(part))})", list(part)
         qs = model._base_manager.filter(**{f"{field}__in": list(values)}, **fixed)
-        out.update(qs.extra(where=[where], params=params).values_list("user_id", field))
+        out.update(lookups.where_in(qs, "user", part).values_list("user_id", field))
     return out

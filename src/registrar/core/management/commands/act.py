@@ -3,15 +3,14 @@
 import json
 import sys
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 from django.utils import translation
 
 from registrar.bulk import engine, registry
-from registrar.bulk.codes import CODES
 from registrar.bulk.io.readers import FileError
 from registrar.bulk.selection import Selection
 
-from ..reporting import print_report, progress_printer
+from ..reporting import print_report, progress_printer, refused
 
 PARAMS_LIMIT = 1 << 20  # bytes of a --params file
 
@@ -86,9 +85,7 @@ class Command(BaseCommand):
                 )
             )
         except FileError as e:
-            raise CommandError(
-                f"{e.code}: {CODES[e.code].format(**e.params)}", returncode=2
-            ) from None
+            raise refused(e) from None
         summary = print_report(self.stdout, report, o["json"], "Done")
         if summary["rejected"]:
             sys.exit(1)

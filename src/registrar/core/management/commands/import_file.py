@@ -7,10 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 
 from registrar.bulk import engine
-from registrar.bulk.codes import CODES
 from registrar.bulk.io.readers import FileError
 
-from ..reporting import print_report, progress_printer
+from ..reporting import print_report, progress_printer, refused
 
 
 class Command(BaseCommand):
@@ -76,9 +75,7 @@ class Command(BaseCommand):
             )
             report = engine.run_import(req)
         except FileError as e:
-            raise CommandError(
-                f"{e.code}: {CODES[e.code].format(**e.params)}", returncode=2
-            ) from None
+            raise refused(e) from None
         summary = print_report(self.stdout, report, o["json"], "Imported")
         if summary["rejected"]:
             sys.exit(1)

@@ -9,10 +9,11 @@ selection resolved, the users loaded and checked in batches, the plan, the write
 the results file and the operation. `seconds` is the engine call, `wall` the whole child process
 (Python start and Django set-up included). The floor is the same writes as plain SQL in one
 transaction, rolled back: for assign-courses one INSERT … SELECT of the assignments; for
-modify-values one UPDATE of the users and one INSERT … SELECT of the journal's before/after rows
-(one per user, as the engine writes). Medians of --runs runs.
+modify-values one UPDATE of the users and one INSERT … SELECT of the journal's rows as the engine
+writes them (one per 2,000 users updated alike: their pks and before values column by column). Medians of --runs runs.
 
     python benchmarks/bench_actions.py [--users 100000] [--db sqlite|postgres] [--runs 3] [--json]
+        [--cases users.assign-courses,users.modify-values] [--profile PATH]
 """
 
 import argparse
@@ -52,20 +53,24 @@ def prepare(args) -> None:
     print(json.dumps({"users": args.users}))
 
 
-def child(name: str) -> None:
-    """Child: one action through the engine; its timing as JSON."""
+def child(name: str, profile: str | None = None) -> None:
+    """Child: one action through the engine; its timing as JSON (and a profile when asked)."""
     bc.django_setup()
     from registrar.bulk import engine
     from registrar.bulk.selection import Selection
 
-    t = time.perf_counter()
-    report = engine.run(
-        engine.Request(
-            kind=name,
-            selection=Selection.from_json("users", SELECTION),
-            params=CASES[name],
-        )
+    request = engine.Request(
+        kind=name, selection=Selection.from_json("users", SELECTION), params=CASES[name]
     )
+    t = time.perf_counter()
+    if profile:
+        import cProfile
+
+        with cProfile.Profile() as prof:
+            report = engine.run(request)
+        prof.dump_stats(profile)
+    else:
+        report = engine.run(request)
     seconds = time.perf_counter() - t
     print(json.dumps({"seconds": seconds, "counts": report.counts}))
 
@@ -100,19 +105,19 @@ def floor(name: str) -> None:
                 )
                 cur.execute("SELECT MAX(id) FROM journal_operation")
                 op = cur.fetchone()[0]
-                before = (
-                    "json_build_object('custom1', u.custom1, 'expiration_date',"
-                    " u.expiration_date, 'op', u.op)"
-                    if pg
-                    else "json_object('custom1', u.custom1, 'expiration_date',"
-                    " u.expiration_date, 'op', u.op)"
-                )
-                after = '\'{"custom1": "Wave 2", "expiration_date": "2030-12-31"}\''
                 cur.execute(f"CREATE TEMPORARY TABLE bench_selected AS {users}")
+                # The journal as the engine writes rows updated alike: one row a chunk of 2,000
+                # users, with their pks and their before values column by column.
+                agg = "json_agg" if pg else "json_group_array"
+                obj = "json_build_object" if pg else "json_object"
+                after = '\'{"custom1": "Wave 2", "expiration_date": "2030-12-31"}\''
                 cur.execute(
-                    'INSERT INTO journal_change (operation_id, "table", action, pk_value, row,'
-                    f" before, after) SELECT {op}, 'directory.User', 'update', u.id, u.id,"
-                    f" {before}, {after} FROM directory_user u JOIN bench_selected s ON s.id = u.id"
+                    'INSERT INTO journal_change (operation_id, "table", action, pks, before, after)'
+                    f" SELECT {op}, 'directory.User', 'update', {agg}(id),"
+                    f" {obj}('custom1', {agg}(custom1), 'expiration_date', {agg}(expiration_date),"
+                    f" 'op', {agg}(op)), {after} FROM (SELECT u.id, u.custom1, u.expiration_date,"
+                    " u.op, ROW_NUMBER() OVER (ORDER BY u.id) - 1 AS n FROM directory_user u"
+                    " JOIN bench_selected s ON s.id = u.id) x GROUP BY n / 2000"
                 )
                 cur.execute(
                     "UPDATE directory_user SET custom1 = 'Wave 2', expiration_date = '2030-12-31',"
@@ -173,12 +178,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--cases", default=",".join(CASES))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--profile", help="write a cProfile of the first engine run to PATH.<case>")
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--floor", help=argparse.SUPPRESS)
     ap.add_argument("--prepare", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        return child(args.child)
+        return child(args.child, args.profile)
     if args.floor:
         return floor(args.floor)
     if args.prepare:
@@ -199,7 +205,8 @@ def main() -> None:
         for name in args.cases.split(","):
             engine_runs, floor_runs = [], []
             for i in range(args.runs):
-                e = run(fresh_copy(args, work, env), "--child", name)
+                prof = ("--profile", f"{args.profile}.{name}") if args.profile and not i else ()
+                e = run(fresh_copy(args, work, env), "--child", name, *prof)
                 f = run(fresh_copy(args, work, env), "--floor", name)
                 log(f"{name} run {i + 1}: engine {e['seconds']:.2f} s, floor {f['seconds']:.2f} s")
                 engine_runs.append(e)

@@ -75,8 +75,9 @@ def _undo_restores(op: Operation, tables) -> None:
     updated holds its before values again (the journal's)."""
     assert tables, "the run journalled nothing"
     before = {}
-    for ch in Change.objects.filter(operation=op, action="update"):
-        before[(ch.table, ch.pk_value)] = ch.before
+    for ch in Change.objects.filter(operation=op, action="update").order_by("-id"):
+        for pk, values, _, _ in ch.entries():  # the first change of a row comes last
+            before[(ch.table, pk)] = values
     created = {
         (ch.table, pk)
         for ch in Change.objects.filter(operation=op, action="create")

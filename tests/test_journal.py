@@ -554,3 +554,63 @@ def test_a_created_row_kept_for_a_conflict_keeps_its_parents(run_import, world):
     assert sorted(c["pk"] for c in conflicts) == sorted([left["A"], left["B"], left["C"]])
     assert (op.deleted, op.rejected) == (1, 3)
     connection.check_constraints()
+
+
+def test_rows_updated_alike_are_one_journal_row_and_undo_restores_each(world):
+    from datetime import date
+
+    from registrar.journal import service, writes
+
+    root = Organisation.objects.get(extid="ROOT")
+    users = [f.user(f"alike{i}", root, custom1=f"was {i}") for i in range(3)]
+    rows = User.objects.filter(pk__in=[u.pk for u in users]).values("pk", "op", "custom1")
+    before = {r["pk"]: r for r in rows}
+    new = {"custom1": "same", "expiration_date": date(2030, 1, 31)}
+    op = service.start_operation("action", "test")
+    items = [
+        (pk, new, {"op": b["op"], "custom1": b["custom1"]}, n)
+        for n, (pk, b) in enumerate(before.items(), 1)
+    ]
+    writes.update(User, items, op)
+    service.finish_operation(op, Operation.Status.DONE, updated=3)
+    ch = Change.objects.get(operation=op)
+    assert ch.pk_value is None and ch.pks == list(before) and ch.rows == [1, 2, 3]
+    assert ch.after == {"custom1": "same", "expiration_date": "2030-01-31"}
+    assert ch.before["custom1"] == ["was 0", "was 1", "was 2"]
+    assert ch.before["expiration_date"] == [None, None, None]
+    assert [e[3] for e in ch.entries()] == [1, 2, 3]
+    # A row changed since is a conflict named by its input row; the others are restored.
+    User.objects.filter(pk=users[2].pk).update(custom1="edited by hand")
+    _, conflicts = undo(op.pk)
+    assert conflicts == [{"table": "directory.User", "pk": users[2].pk, "row": 3}]
+    got = dict(User.objects.filter(pk__in=before).values_list("pk", "custom1"))
+    assert got == {users[0].pk: "was 0", users[1].pk: "was 1", users[2].pk: "edited by hand"}
+    assert User.objects.get(pk=users[0].pk).expiration_date is None
+
+
+def test_inserted_values_read_back_as_written_whatever_their_characters(world):
+    from decimal import Decimal
+
+    from registrar.journal import service, writes
+
+    root = Organisation.objects.get(extid="ROOT")
+    texts = ["back\\slash", "tab\there", "new\nline", "cr\rhere", "\\N", "'quote\"", "été ✓", ""]
+    rows = [
+        {
+            "label": text,
+            "extid": f"ODD{i}",
+            "parent_id": root.pk,
+            "disabled": i % 2 == 0,
+            "description": text * 2,
+            "budget": Decimal("1234.50") if i % 3 else None,
+        }
+        for i, text in enumerate(texts)
+    ]
+    op = service.start_operation("action", "test")
+    writes.insert(Organisation, rows, op)
+    got = {o.extid: o for o in Organisation.objects.filter(extid__startswith="ODD")}
+    for i, text in enumerate(texts):
+        o = got[f"ODD{i}"]
+        assert (o.label, o.description, o.disabled) == (text, text * 2, i % 2 == 0)
+        assert o.budget == (Decimal("1234.50") if i % 3 else None)
+        assert o.op == op.pk

@@ -5,6 +5,9 @@ Values go to the database as parameters, unprepared: Django's `__in` lookups pre
 through several layers, which costs more than the query itself for batches of thousands.
 """
 
+import uuid
+from datetime import UTC, date, datetime
+
 from django.db import connection
 
 IN_CHUNK = 900  # for callers that build their own `__in` filters
@@ -61,9 +64,93 @@ def _in(model, field: str, part: list, *fields):
 
 def _select(model, names: list[str], where: str, params: list):
     """Rows of `model` matching a raw WHERE clause, as dicts of `names`."""
-    if connection.vendor == "postgresql" and not any("__" in n for n in names):
-        return _pg_select(model, names, where, params)
+    if not any("__" in n for n in names):
+        if connection.vendor == "postgresql":
+            return _pg_select(model, names, where, params)
+        converters = _sqlite_converters(model, names)
+        if converters is not None:
+            return _sqlite_select(model, names, where, params, converters)
     return model._base_manager.extra(where=[where], params=params).values(*names)
+
+
+def _sqlite_date(v):
+    return date.fromisoformat(v) if isinstance(v, str) else v
+
+
+def _sqlite_datetime(v):
+    """Naive UTC text (or a naive datetime: Django's registered converter) as an aware value."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        v = datetime.fromisoformat(v)
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v
+
+
+# The database's values as Django's converters give them; the declared types' converters that
+# Django registers with sqlite3 may have run already.
+SQLITE_CONVERTERS = {
+    "BooleanField": lambda v: None if v is None else bool(v),
+    "DateField": _sqlite_date,
+    "DateTimeField": _sqlite_datetime,
+    "UUIDField": lambda v: None if v is None or isinstance(v, uuid.UUID) else uuid.UUID(v),
+}
+# Stored as they are read: the rest (decimals, times, JSON) goes through Django's converters.
+SQLITE_PLAIN = {
+    "AutoField",
+    "BigAutoField",
+    "BigIntegerField",
+    "CharField",
+    "EmailField",
+    "FloatField",
+    "ForeignKey",
+    "IntegerField",
+    "OneToOneField",
+    "PositiveIntegerField",
+    "PositiveSmallIntegerField",
+    "SlugField",
+    "SmallIntegerField",
+    "TextField",
+    "URLField",
+}
+
+
+def _sqlite_converters(model, names: list[str]) -> list | None:
+    """SQLite: one converter (or None) per column, as Django's would give the values; None when
+    a column needs Django's own (decimals, JSON)."""
+    out = []
+    for n in names:
+        kind = model._meta.get_field(n).get_internal_type()
+        if kind in SQLITE_CONVERTERS:
+            out.append(SQLITE_CONVERTERS[kind])
+        elif kind in SQLITE_PLAIN:
+            out.append(None)
+        else:
+            return None
+    return out
+
+
+def _sqlite_select(model, names: list[str], where: str, params: list, converters) -> list[dict]:
+    """SQLite: a lookup on a raw cursor, converted column by column (Django converts each value
+    through its layers, which costs more than the query for a batch of thousands)."""
+    table = model._meta.db_table
+    # A date column read as an expression has no declared type, so sqlite3 skips the slower
+    # converter Django registers for it: fromisoformat below parses the text.
+    cols = ", ".join(
+        f'("{table}"."{_column(model, n)}" || \'\')'
+        if convert in (_sqlite_date, _sqlite_datetime)
+        else f'"{table}"."{_column(model, n)}"'
+        for n, convert in zip(names, converters, strict=True)
+    )
+    with connection.cursor() as cur:
+        cur.execute(f'SELECT {cols} FROM "{table}" WHERE {where}', params)
+        rows = cur.fetchall()
+    if not rows:
+        return []
+    columns = list(zip(*rows, strict=True))
+    for i, convert in enumerate(converters):
+        if convert is not None:
+            columns[i] = list(map(convert, columns[i]))
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
 
 
 def _pg_select(model, names: list[str], where: str, params: list) -> list[dict]:

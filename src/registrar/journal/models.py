@@ -67,7 +67,8 @@ class Operation(models.Model):
 
 
 class Change(models.Model):
-    """What an operation changed in one table: created pks (a batch), or one row's before/after."""
+    """What an operation changed in one table: created pks (a batch), one row's before/after, or
+    rows given the same new values (pks, before values column by column, one after)."""
 
     class Action(models.TextChoices):
         CREATE = "create", "create"
@@ -78,10 +79,25 @@ class Change(models.Model):
     table = models.CharField(max_length=100)  # app_label.ModelName
     action = models.CharField(max_length=6, choices=Action.choices)
     pk_value = models.BigIntegerField(null=True, blank=True)
-    pks = models.JSONField(null=True, blank=True)  # created rows: a batch of pks
+    pks = models.JSONField(null=True, blank=True)  # created rows, or rows updated alike
     row = models.PositiveIntegerField(null=True, blank=True)  # the input row that caused it
-    before = models.JSONField(null=True, blank=True)
+    rows = models.JSONField(null=True, blank=True)  # rows updated alike: each one's input row
+    before = models.JSONField(null=True, blank=True)  # rows updated alike: {field: [values]}
     after = models.JSONField(null=True, blank=True)
+
+    def entries(self):
+        """(pk, before, after, input row) of each row an update or delete changed."""
+        if self.pk_value is not None or self.pks is None:
+            yield self.pk_value, self.before, self.after, self.row
+            return
+        rows = self.rows or [None] * len(self.pks)
+        columns = list((self.before or {}).items())
+        for i, pk in enumerate(self.pks):
+            yield pk, {k: v[i] for k, v in columns}, self.after, rows[i]
+
+    def size(self) -> int:
+        """How many rows this change names."""
+        return len(self.pks) if self.pks is not None else 1
 
 
 class ImportLock(models.Model):

@@ -76,15 +76,17 @@ def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation
                 )
             sid = transaction.savepoint()
             batch: list[Change] = []
+            size = 0
             for ch in _changes(target):
                 if batch and (
                     (ch.table, ch.action) != (batch[0].table, batch[0].action)
                     # created pks stay together (rows of one table may refer to each other)
-                    or (ch.action != Change.Action.CREATE and len(batch) >= writes.CHUNK)
+                    or (ch.action != Change.Action.CREATE and size >= writes.CHUNK)
                 ):
                     _undo_batch(batch, target, op, conflicts, counts)
-                    batch = []
+                    batch, size = [], 0
                 batch.append(ch)
+                size += ch.size()
             if batch:
                 _undo_batch(batch, target, op, conflicts, counts)
             if verify_only:
@@ -153,20 +155,25 @@ def _undo_batch(
         pks = list(dict.fromkeys(pk for ch in batch for pk in ch.pks))
         _delete_created(model, pks, ours, op, conflicts, counts)
     elif action == Change.Action.UPDATE:
+        # Newest first, as the changes come: within a change of rows updated alike, the order of
+        # its rows does not matter (each row is named once).
+        entries = [e for ch in batch for e in ch.entries()]
         rows = {}
-        for part in _chunks(sorted({c.pk_value for c in batch})):
+        for part in _chunks(sorted({pk for pk, *_ in entries})):
             rows.update({o.pk: o for o in _locked(model, part)})
         items = []
-        for ch in batch:
-            obj = rows.get(ch.pk_value)
-            if obj is None or obj.op not in ours or not _unchanged_since(model, obj, ch.after):
-                conflicts.append(_conflict(model, ch.pk_value, ch.row))
+        for pk, before_values, after, row in entries:
+            obj = rows.get(pk)
+            if obj is None or obj.op not in ours or not _unchanged_since(model, obj, after):
+                conflicts.append(_conflict(model, pk, row))
                 continue
             restored = {
-                k: model._meta.get_field(k).to_python(v) for k, v in ch.before.items() if k != "op"
+                k: model._meta.get_field(k).to_python(v)
+                for k, v in before_values.items()
+                if k != "op"
             }
             before = writes.row_values(obj)
-            items.append((obj.pk, restored, before, ch.row))
+            items.append((obj.pk, restored, before, row))
             for k, v in restored.items():  # a second change of the same row sees these values
                 setattr(obj, model._meta.get_field(k).attname, v)
             obj.op = op.pk

@@ -62,6 +62,8 @@ def plan_fields(rows, ctx, wanted: dict, fields: tuple[str, ...]) -> dict[int, d
             continue
         before = current[r.values["user"]["id"]]
         diff = differences(before, wanted)
+        if len(diff) == len(wanted):
+            diff = wanted  # one shared dict: the journal writes rows updated alike as one set
         if diff:
             before = {k: before[k] for k in (*diff, "op")}
             r.data["update"] = (before_id(r), diff, before, r.number)

@@ -213,7 +213,10 @@ def test_all_or_nothing_aborts_on_a_rejected_row(world, tmp_path):
 
 def test_results_rejects_and_log_are_written_where_asked(world, tmp_path):
     path = write_csv(tmp_path / "in.csv", [H, OK_ROW, BAD_ROW])
-    out = {k: tmp_path / "out" / f"{k}.txt" for k in ("results", "rejects", "log")}
+    out = {
+        k: tmp_path / "out" / f"{k}.{ext}"
+        for k, ext in (("results", "csv"), ("rejects", "csv"), ("log", "txt"))
+    }
     os.makedirs(tmp_path / "out")
     status, text = cli(
         "import_file",
@@ -350,10 +353,40 @@ def test_undo_reports_conflicts_with_exit_status_1(db, tmp_path):
         "organisations", write_csv(tmp_path / "a.csv", [ORG_H, ["A", "A", "", "Paris"]])
     )[1]["operation"]
     import_json("organisations", write_csv(tmp_path / "b.csv", [ORG_H, ["A", "A", "", "Rome"]]))
-    status, out = cli("undo", str(op))
+    status, out = cli("undo", str(op), "--yes")
     assert status == 1
-    assert "conflict: directory.Organisation #" in out
+    assert "conflict: directory.Organisation A (#" in out
     assert Organisation.objects.get().city == "Rome"
+
+
+def test_an_undo_with_conflicts_is_refused_unless_confirmed_and_changes_nothing(db, tmp_path):
+    op = import_json(
+        "organisations",
+        write_csv(tmp_path / "a.csv", [ORG_H, ["A", "A", "", "Paris"], ["B", "B", "", ""]]),
+    )[1]["operation"]
+    import_json("organisations", write_csv(tmp_path / "b.csv", [ORG_H, ["A", "A", "", "Rome"]]))
+    e = refused("undo", str(op))  # no terminal to ask at, no --yes
+    assert e.returncode == 2 and "1 row(s) of operation" in str(e) and "--yes" in str(e)
+    assert set(Organisation.objects.values_list("extid", flat=True)) == {"A", "B"}
+    assert Operation.objects.get(pk=op).undone_by_id is None
+
+
+def test_undo_counts_conflicts_apart_from_rejected_rows_and_says_what_it_removes(db, tmp_path):
+    op = import_json(
+        "organisations",
+        write_csv(tmp_path / "a.csv", [ORG_H, ["A", "A", "", "Paris"], ["B", "B", "", ""]]),
+    )[1]["operation"]
+    import_json("organisations", write_csv(tmp_path / "b.csv", [ORG_H, ["A", "A", "", "Rome"]]))
+    status, out = cli("undo", str(op), "--yes", "--json")
+    summary = json.loads(out)
+    assert status == 1
+    assert (summary["rejected"], summary["conflict_count"], summary["deleted"]) == (0, 1, 1)
+    assert summary["tables"] == {"deleted": {"directory.Organisation": 1}}
+    assert summary["conflicts"][0]["label"] == "A"
+    undo_op = Operation.objects.get(pk=summary["operation"])
+    assert (undo_op.rejected, undo_op.conflicts) == (0, 1)
+    status, out = cli("undo", str(summary["operation"]), "--verify-only")
+    assert "remove: " in out or "re-create: 1 organisation" in out
 
 
 # The real `registrar` command ---------------------------------------------------------------

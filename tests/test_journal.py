@@ -351,7 +351,7 @@ def test_a_row_changed_since_by_another_operation_is_a_conflict_and_left(run_imp
     assert (new.city, new.op) == ("Lille", later.operation.pk)
     assert Organisation.objects.get(extid="SALES").city == "Lyon"  # restored
     assert not Organisation.objects.filter(extid="NEW2").exists()  # deleted
-    assert (op.rejected, op.updated, op.deleted) == (2, 1, 1)
+    assert (op.conflicts, op.rejected, op.updated, op.deleted) == (2, 0, 1, 1)
     connection.check_constraints()
 
 
@@ -369,10 +369,12 @@ def test_a_created_row_referenced_by_a_later_operation_is_a_conflict_and_left(ru
     assert [r["result"] for r in users.rows] == ["created"]
     op, conflicts = undo(rep.operation.pk)
     a = Organisation.objects.get(extid="A")
-    assert conflicts == [{"table": "directory.Organisation", "pk": a.pk, "row": None}]
+    assert conflicts == [
+        {"table": "directory.Organisation", "pk": a.pk, "row": None, "label": a.extid}
+    ]
     assert set(Organisation.objects.values_list("extid", flat=True)) == {"ROOT", "SALES", "A"}
     assert User.objects.get(login="alice").organisation_id == a.pk
-    assert (op.deleted, op.rejected) == (2, 1)
+    assert (op.deleted, op.conflicts, op.rejected) == (2, 1, 0)
     connection.check_constraints()
 
 
@@ -393,7 +395,7 @@ def test_a_created_user_named_supervisor_since_is_a_conflict_and_left(run_import
     assert [r["result"] for r in orgs.rows] == ["updated"]
     op, conflicts = undo(users.operation.pk)
     alice = User.objects.get(login="alice")
-    assert conflicts == [{"table": "directory.User", "pk": alice.pk, "row": None}]
+    assert conflicts == [{"table": "directory.User", "pk": alice.pk, "row": None, "label": "alice"}]
     assert not User.objects.filter(login="bob").exists()
     assert Organisation.objects.get(extid="ROOT").supervisor_id == alice.pk
     connection.check_constraints()
@@ -479,7 +481,9 @@ def test_a_row_edited_outside_the_journal_since_is_a_conflict_and_left(run_impor
     Organisation.objects.filter(extid="ROOT").update(city="Edited by hand")  # `op` untouched
     op, conflicts = undo(rep.operation.pk)
     root = Organisation.objects.get(extid="ROOT")
-    assert conflicts == [{"table": "directory.Organisation", "pk": root.pk, "row": 2}]
+    assert conflicts == [
+        {"table": "directory.Organisation", "pk": root.pk, "row": 2, "label": "ROOT"}
+    ]
     assert root.city == "Edited by hand"
     assert Organisation.objects.get(extid="SALES").city == "Lyon"
 
@@ -552,7 +556,7 @@ def test_a_created_row_kept_for_a_conflict_keeps_its_parents(run_import, world):
     left = {o.extid: o.pk for o in Organisation.objects.all()}
     assert set(left) == {"ROOT", "SALES", "A", "B", "C"}  # C has a user; B and A hold C
     assert sorted(c["pk"] for c in conflicts) == sorted([left["A"], left["B"], left["C"]])
-    assert (op.deleted, op.rejected) == (1, 3)
+    assert (op.deleted, op.conflicts, op.rejected) == (1, 3, 0)
     connection.check_constraints()
 
 
@@ -582,7 +586,9 @@ def test_rows_updated_alike_are_one_journal_row_and_undo_restores_each(world):
     # A row changed since is a conflict named by its input row; the others are restored.
     User.objects.filter(pk=users[2].pk).update(custom1="edited by hand")
     _, conflicts = undo(op.pk)
-    assert conflicts == [{"table": "directory.User", "pk": users[2].pk, "row": 3}]
+    assert conflicts == [
+        {"table": "directory.User", "pk": users[2].pk, "row": 3, "label": "alike2"}
+    ]
     got = dict(User.objects.filter(pk__in=before).values_list("pk", "custom1"))
     assert got == {users[0].pk: "was 0", users[1].pk: "was 1", users[2].pk: "edited by hand"}
     assert User.objects.get(pk=users[0].pk).expiration_date is None

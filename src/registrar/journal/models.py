@@ -38,6 +38,7 @@ class Operation(models.Model):
     skipped = models.PositiveIntegerField(default=0)
     rejected = models.PositiveIntegerField(default=0)
     warnings = models.PositiveIntegerField(default=0)
+    conflicts = models.PositiveIntegerField(default=0)  # an undo's rows changed since, left
     undo_of = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="undos"
     )

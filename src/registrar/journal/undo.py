@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import ProtectedError
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from . import writes
 from .models import Change, Operation
@@ -38,22 +39,9 @@ def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation
     target = Operation.objects.filter(pk=op_id).first()
     if target is None:
         raise UndoRefused(f"no operation #{op_id}")
-    if target.status not in (Operation.Status.DONE,):
-        raise UndoRefused(
-            f"operation #{op_id} is {target.status}: only a completed operation that wrote something can be undone"
-        )
-    if target.undone_by_id:
-        # Once undone, the operation's rows belong to its undo (and to a redo, if the undo was
-        # undone): a second undo of the same operation would only find conflicts.
-        last, seen = target.undone_by_id, {target.pk}
-        while True:
-            nxt = Operation.objects.filter(pk=last).values_list("undone_by_id", flat=True).first()
-            if not nxt or nxt in seen:
-                break
-            seen.add(last)
-            last = nxt
-        hint = "" if last == target.undone_by_id else f"; to undo it again, undo #{last}"
-        raise UndoRefused(f"operation #{op_id} was already undone by #{target.undone_by_id}{hint}")
+    reason = refusal(target)
+    if reason:
+        raise UndoRefused(reason)
     op = start_operation(
         "undo",
         f"undo #{op_id}",
@@ -65,7 +53,7 @@ def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation
     if on_operation:
         on_operation(op)
     conflicts: list[dict] = []
-    counts = {"created": 0, "updated": 0, "deleted": 0}
+    counts = Tally()
     try:
         with transaction.atomic():
             # Two undos of one operation at once: the second waits here, then is refused.
@@ -98,10 +86,106 @@ def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation
     except BaseException as e:
         fail_operation(op, str(e))
         raise
-    rows = counts["created"] + counts["updated"] + counts["deleted"] + len(conflicts)
+    label_conflicts(conflicts[:CONFLICTS_NAMED])
+    rows = sum(counts.total.values()) + len(conflicts)
     status = Operation.Status.VERIFIED if verify_only else Operation.Status.DONE
-    finish_operation(op, status, rows=rows, rejected=len(conflicts), **counts)
+    options = {**(op.options or {}), "tables": counts.tables}
+    finish_operation(
+        op, status, rows=rows, conflicts=len(conflicts), options=options, **counts.total
+    )
     return op, conflicts
+
+
+CONFLICTS_NAMED = 500  # conflicts given a readable name (the total is always counted)
+
+
+class Tally:
+    """What an undo removed, restored and re-created: in all, and per table."""
+
+    def __init__(self):
+        self.total = {"created": 0, "updated": 0, "deleted": 0}
+        self.tables: dict[str, dict[str, int]] = {}
+
+    def add(self, what: str, model, n: int) -> None:
+        if not n:
+            return
+        self.total[what] += n
+        per = self.tables.setdefault(what, {})
+        per[model._meta.label] = per.get(model._meta.label, 0) + n
+
+
+# What names a row of each table for a person: a login, a code, an extid.
+NAMES = ("login", "code", "extid", "name", "label", "title")
+
+
+def label_conflicts(conflicts: list[dict]) -> None:
+    """Give each conflict a `label` naming its row (a user's login, a course's code, or the
+    user and the content of a record): one query per table and relation."""
+    by_table: dict[str, list] = {}
+    for c in conflicts:
+        by_table.setdefault(c["table"], []).append(c)
+    for table, group in by_table.items():
+        model = apps.get_model(table)
+        names, own = _name_fields(model)
+        if not names:
+            continue
+        rows = {
+            r.pop("pk"): r
+            for r in model._base_manager.filter(pk__in=[c["pk"] for c in group]).values(
+                "pk", *names
+            )
+        }
+        for c in group:
+            row = rows.get(c["pk"])
+            if row and own:  # the first of its own names that is set
+                c["label"] = next((str(v) for v in row.values() if v not in (None, "")), "")
+            elif row:  # the names of the rows it links
+                c["label"] = " · ".join(str(v) for v in row.values() if v not in (None, ""))
+
+
+def _name_fields(model) -> tuple[list[str], bool]:
+    """The fields that name a row: its own name fields (True), or those of the rows it links
+    (a record's user login and course code)."""
+    fields = {f.name: f for f in model._meta.concrete_fields}
+    own = [n for n in NAMES if n in fields]
+    if own:
+        return own, True
+    out = []
+    for f in fields.values():
+        if f.is_relation and f.many_to_one:
+            related = {g.name for g in f.related_model._meta.concrete_fields}
+            name = next((n for n in NAMES if n in related), None)
+            if name:
+                out.append(f"{f.name}__{name}")
+    return out[:2], False
+
+
+def refusal(target: Operation) -> str | None:
+    """Why the operation cannot be undone, or None when it can."""
+    if target.status not in (Operation.Status.DONE,):
+        return _(
+            "operation #%(op)s is %(status)s: only a completed operation that wrote something "
+            "can be undone"
+        ) % {"op": target.pk, "status": target.status}
+    if not target.undone_by_id:
+        return None
+    # Once undone, the operation's rows belong to its undo (and to a redo, if the undo was
+    # undone): a second undo of the same operation would only find conflicts.
+    last, seen = target.undone_by_id, {target.pk}
+    while True:
+        nxt = Operation.objects.filter(pk=last).values_list("undone_by_id", flat=True).first()
+        if not nxt or nxt in seen:
+            break
+        seen.add(last)
+        last = nxt
+    if last == target.undone_by_id:
+        return _("operation #%(op)s was already undone by #%(by)s") % {
+            "op": target.pk,
+            "by": target.undone_by_id,
+        }
+    return _(
+        "operation #%(op)s was already undone by #%(by)s; to undo it again, undo #%(last)s"
+    ) % {"op": target.pk, "by": target.undone_by_id, "last": last}
 
 
 def _changes(target: Operation):
@@ -145,7 +229,7 @@ def _unchanged_since(model, obj, after: dict | None) -> bool:
 
 
 def _undo_batch(
-    batch: list[Change], target: Operation, op: Operation, conflicts: list, counts: dict
+    batch: list[Change], target: Operation, op: Operation, conflicts: list, counts: "Tally"
 ) -> None:
     model = apps.get_model(batch[0].table)
     action = batch[0].action
@@ -188,7 +272,7 @@ def _undo_batch(
             free[1].append(item)
         for _, rnd in rounds:
             writes.update(model, rnd, op)
-        counts["updated"] += len(items)
+        counts.add("updated", model, len(items))
     else:
         existing = set()
         for part in _chunks([c.pk_value for c in batch]):
@@ -213,7 +297,7 @@ def _undo_batch(
                 except IntegrityError:
                     conflicts.append(_conflict(model, snap["id"]))
             snaps = kept
-        counts["created"] += len(snaps)
+        counts.add("created", model, len(snaps))
 
 
 def _locked(model, pks: list):
@@ -229,7 +313,7 @@ def _chunks(values: list, size: int = 900):
 
 
 def _delete_created(
-    model, pks: list[int], ours: tuple, op: Operation, conflicts: list, counts: dict
+    model, pks: list[int], ours: tuple, op: Operation, conflicts: list, counts: "Tally"
 ) -> None:
     """Delete the rows the operation created, unless changed or referenced since (conflicts).
 
@@ -254,7 +338,7 @@ def _delete_created(
     conflicts.extend(_conflict(model, o.pk) for o in blocked)
 
 
-def _delete_or_split(model, objs: list, op: Operation, counts: dict) -> list:
+def _delete_or_split(model, objs: list, op: Operation, counts: "Tally") -> list:
     """Delete rows nothing refers to any more; return the rows left because something does.
 
     The rows still referred to are found with one query per relation (and a few more for rows
@@ -271,7 +355,7 @@ def _delete_or_split(model, objs: list, op: Operation, counts: dict) -> list:
         with transaction.atomic():
             _clear_outside_references(model, [o.pk for o in free])
             writes.delete(model, [(o.pk, writes.row_values(o), None) for o in free], op)
-        counts["deleted"] += len(free)
+        counts.add("deleted", model, len(free))
     except (ProtectedError, IntegrityError):  # e.g. a row written meanwhile: halve to find it
         if len(free) == 1:
             return left + free

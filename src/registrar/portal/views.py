@@ -19,6 +19,7 @@ from registrar.bulk.docs import kind_reference, option_default, template_file
 from registrar.directory import permissions
 from registrar.jobs import access, retention, service, supervision
 from registrar.jobs.models import Job
+from registrar.journal.undo import refusal
 
 from .templatetags.portal import first_sentence
 
@@ -330,7 +331,7 @@ def operation(request, op_id):
 def operation_undo(request, op_id):
     op = access.operation_for(request.user, op_id)
     if not access.undoable(request.user, op):
-        raise service.Refused(_("This operation cannot be undone."), 409)
+        raise service.Refused(refusal(op) or _("This operation cannot be undone."), 409)
     verify = request.POST.get("action") != "undo"
     job = service.start_undo(request.user, op, verify_only=verify)
     return redirect("portal:job", job_id=job.pk)

@@ -21,6 +21,7 @@ from registrar.jobs import access, retention, service, supervision
 from registrar.jobs.models import Job
 from registrar.journal.undo import refusal
 
+from . import history as history_view
 from .templatetags.portal import first_sentence
 
 DOMAIN_TITLES = {
@@ -287,16 +288,31 @@ def job_rerun(request, job_id):
 @guarded
 @require_GET
 def history(request):
+    f = history_view.filters(request.GET)
     qs = access.operations_for(request.user).select_related("scope", "undo_of").order_by("-pk")
-    name = request.GET.get("kind", "")
-    if name:
-        qs = qs.filter(name=name)
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    rows = [{"op": op, "undoable": access.undoable(request.user, op)} for op in page]
+    page = Paginator(history_view.filtered(qs, f), 50).get_page(request.GET.get("page"))
+    ops = list(page)
+    states = history_view.states(ops)
+    rows = [
+        {
+            "op": op,
+            "title": history_view.title(op),
+            "state": states.get(op.pk),
+            "undoable": access.undoable(request.user, op),
+        }
+        for op in ops
+    ]
     return render(
         request,
         "portal/history.html",
-        {"page": page, "rows": rows, "kind_filter": name, "nav": "history"},
+        {
+            "page": page,
+            "rows": rows,
+            "f": f,
+            "kinds": history_view.kind_choices(),
+            "query": history_view.query_string(f),
+            "nav": "history",
+        },
     )
 
 
@@ -315,6 +331,10 @@ def operation(request, op_id):
         "portal/operation.html",
         {
             "op": op,
+            "title": history_view.title(op),
+            "state": history_view.states([op]).get(op.pk),
+            "options": history_view.options(op),
+            "tables": history_view.tables(op),
             "counts": op.counts(),
             "rejected": rejected,
             "rejected_total": total,

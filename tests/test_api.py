@@ -260,7 +260,7 @@ def test_template_csv_has_the_kinds_columns_as_header(api):
     r = api["eu"].get("/api/kinds/completions/template", format="csv")
     assert r.status_code == 200
     assert r["Content-Type"].startswith("text/csv")
-    assert 'filename="completions.csv"' in r["Content-Disposition"]
+    assert 'filename="completions-template.csv"' in r["Content-Disposition"]
     lines = content(r).decode("utf-8-sig").splitlines()
     assert lines[0].split(";") == COMPLETION_COLUMNS
     assert len(lines) >= 2  # example rows
@@ -277,7 +277,7 @@ def test_template_xlsx_is_a_spreadsheet_with_the_kinds_columns(api, tmp_path):
     assert r["Content-Type"] == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     )
-    assert 'filename="completions.xlsx"' in r["Content-Disposition"]
+    assert 'filename="completions-template.xlsx"' in r["Content-Disposition"]
     data = content(r)
     assert data[:2] == b"PK"
     path = tmp_path / "t.xlsx"
@@ -544,7 +544,7 @@ def test_operations_and_rows_clamp_an_out_of_range_offset_and_limit(api):
     r = api["admin"].get(f"/api/operations/{op}/rows", offset=-3, limit=0)
     assert r.status_code == 200
     assert r.json()["offset"] == 0 and r.json()["total"] == 3
-    assert [row["row"] for row in r.json()["rows"]] == ["2"]
+    assert [row["row"] for row in r.json()["rows"]] == [2]
 
 
 def test_operation_detail_inside_scope_and_404_outside(world, api, three_operations):
@@ -570,13 +570,13 @@ def test_operation_rows_filtered_on_rejected_have_codes_and_messages(api):
     body = r.json()
     assert body["total"] == 1 and body["offset"] == 0
     (row,) = body["rows"]
-    assert row["course_id"] == "NOPE-999" and row["row"] == "4"
+    assert row["course_id"] == "NOPE-999" and row["row"] == 4
     assert row["result"] == "rejected" and row["codes"] == "course_not_found"
     assert "NOPE-999" in row["message"]
     created = api["admin"].get(f"/api/operations/{op}/rows", result="created").json()
     assert created["total"] == 2 and {r["result"] for r in created["rows"]} == {"created"}
     everything = api["admin"].get(f"/api/operations/{op}/rows", offset=1, limit=1).json()
-    assert everything["total"] == 3 and [r["row"] for r in everything["rows"]] == ["3"]
+    assert everything["total"] == 3 and [r["row"] for r in everything["rows"]] == [3]
     assert api["admin"].get(f"/api/operations/{op}/rows", result="bogus").status_code == 422
 
 
@@ -650,16 +650,17 @@ def test_undo_with_verify_only_false_undoes(api):
     undo = api["admin"].get(f"/api/operations/{done['operation']}").json()
     assert undo["kind"] == "undo" and undo["undo_of"] == op
     assert api["admin"].get(f"/api/operations/{op}").json()["undone_by"] == done["operation"]
-    # once undone, it cannot be undone again
-    assert (
-        api["admin"].post(f"/api/operations/{op}/undo", {"verify_only": False}).status_code == 409
-    )
+    # once undone, it cannot be undone again, and the answer says why
+    again = api["admin"].post(f"/api/operations/{op}/undo", {"verify_only": False})
+    assert again.status_code == 409
+    assert f"already undone by #{done['operation']}" in again.json()["detail"]
 
 
 def test_undo_of_a_verify_only_operation_is_409(api):
     op = api["admin"].start("verify")["operation"]
     r = api["admin"].post(f"/api/operations/{op}/undo", {"verify_only": False})
     assert r.status_code == 409
+    assert "only a completed operation" in r.json()["detail"]
     assert Job.objects.filter(what=Job.UNDO).count() == 0
 
 

@@ -82,3 +82,8 @@ def test_an_undos_page_lists_what_it_removed_per_table_and_counts_conflicts(worl
     tables = page[page.index('data-testid="undo-tables"') :].split("</table>")[0]
     assert "removed" in tables and "course record" in tables
     assert done.conflicts == len(conflicts) == 0
+
+
+def test_the_favicon_is_served(client):
+    r = client.get("/favicon.ico")
+    assert r.status_code == 301 and r.url.endswith("portal/favicon.svg")

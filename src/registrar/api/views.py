@@ -10,6 +10,7 @@ from uuid import UUID
 
 from django.http import FileResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from ninja import File, Form, NinjaAPI, Schema, UploadedFile
 from ninja.errors import HttpError, Throttled
@@ -22,6 +23,7 @@ from registrar.core.errors import FileError
 from registrar.jobs import access, service, supervision
 from registrar.jobs.models import Job
 from registrar.journal.models import Operation
+from registrar.journal.undo import refusal
 
 from .models import ApiToken, digest
 
@@ -251,7 +253,9 @@ def get_template(request, kind: str, format: Literal["csv", "xlsx"] = "csv"):
     """The kind's example file, which imports cleanly."""
     k = access.kind_for(request.auth, kind)
     path = template_file(k, format)
-    return FileResponse(open(path, "rb"), as_attachment=True, filename=f"{k.name}.{format}")
+    return FileResponse(
+        open(path, "rb"), as_attachment=True, filename=f"{k.name}-template.{format}"
+    )
 
 
 class RefusedFileOut(Schema):
@@ -485,6 +489,9 @@ def get_rows(
     op = access.operation_for(request.auth, op_id)
     offset = max(0, offset)
     rows, total = service.result_rows(op, result, offset, max(1, min(limit, 1000)))
+    for r in rows:  # the input row's number is a number (the file holds text)
+        if r.get("row", "").isdigit():
+            r["row"] = int(r["row"])
     return {"total": total, "offset": offset, "rows": rows}
 
 

@@ -94,3 +94,41 @@ def test_item14_an_admin_add_is_journalled_and_deleting_is_refused(staff):
     assert Organisation.objects.filter(pk=root.pk).exists()
     undo(op.pk)
     assert not Organisation.objects.filter(extid="NEW").exists()
+
+
+def test_the_admin_names_its_lists_in_proper_plural(staff):
+    _, c = staff
+    html = c.get("/admin/").content.decode()
+    for plural in ("Categories", "Competencies", "Curricula", "Record histories"):
+        assert plural in html, plural
+    for wrong in ("Categorys", "Competencys", "Curriculums", "historys"):
+        assert wrong not in html, wrong
+
+
+def test_the_course_record_list_shows_and_searches_the_user_and_the_course(staff):
+    from registrar.learning.models import CourseRecord
+
+    _, c = staff
+    org = f.org("ADM")
+    alice, bob = f.user("alice", org), f.user("bob", org)
+    course = f.course("SAFE-101")
+    CourseRecord.objects.create(user=alice, course=course, status="C")
+    CourseRecord.objects.create(user=bob, course=f.course("ETH-201"), status="I")
+    html = c.get("/admin/learning/courserecord/").content.decode()
+    assert "alice" in html and "SAFE-101" in html
+    found = c.get("/admin/learning/courserecord/?q=alice").content.decode()
+    assert "alice" in found and "bob" not in found
+    found = c.get("/admin/learning/courserecord/?q=ETH-201").content.decode()
+    assert "bob" in found and "alice" not in found
+
+
+def test_a_users_culture_is_a_choice_in_the_admin_keeping_an_imported_value(staff):
+    boss, _ = staff
+    request = RequestFactory().get("/")
+    request.user = boss
+    model_admin = admin.site._registry[User]
+    field = model_admin.get_form(request, None).base_fields["culture"]
+    assert ("fr-FR", "fr-FR") in field.choices and ("", "—") in field.choices
+    odd = f.user("odd", culture="eo")
+    field = model_admin.get_form(request, odd).base_fields["culture"]
+    assert ("eo", "eo") in field.choices

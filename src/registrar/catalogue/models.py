@@ -10,6 +10,9 @@ from registrar.core.models import Journalled
 class Category(Journalled):
     name = models.CharField(max_length=150, unique=True)
 
+    class Meta:
+        verbose_name_plural = "categories"
+
     def __str__(self) -> str:
         return self.name
 
@@ -35,6 +38,9 @@ class CreditType(Journalled):
 class Competency(Journalled):
     code = models.CharField(max_length=100, unique=True)
     name = models.CharField(max_length=255)
+
+    class Meta:
+        verbose_name_plural = "competencies"
 
     def __str__(self) -> str:
         return self.name
@@ -84,12 +90,16 @@ class Curriculum(Content):
     )
     audiences = models.ManyToManyField("directory.Audience", blank=True, related_name="curricula")
 
+    class Meta:
+        verbose_name_plural = "curricula"
+
 
 class ProgrammeCurriculum(Journalled):
     programme = models.ForeignKey(Programme, on_delete=models.CASCADE)
     curriculum = models.ForeignKey(Curriculum, on_delete=models.CASCADE)
 
     class Meta:
+        verbose_name_plural = "programme curricula"
         constraints = [
             models.UniqueConstraint(
                 fields=["programme", "curriculum"], name="uniq_programme_curriculum"

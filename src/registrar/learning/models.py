@@ -232,6 +232,9 @@ class RecordHistory(Journalled):
     reason = models.CharField(max_length=50)
     archived_at = models.DateTimeField(default=timezone.now)
 
+    class Meta:
+        verbose_name_plural = "record histories"
+
 
 class CreditAward(Journalled):
     user = models.ForeignKey(

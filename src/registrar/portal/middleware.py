@@ -1,4 +1,5 @@
-"""Pages speak the signed-in user's language (their culture), else the browser's."""
+"""Pages speak the language chosen with the header's switch (a cookie), else the signed-in
+user's (their culture), else the browser's."""
 
 from django.conf import settings
 from django.utils import translation
@@ -11,7 +12,10 @@ class UserLanguageMiddleware:
 
     def __call__(self, request):
         user = getattr(request, "user", None)
+        chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
         lang = ((getattr(user, "culture", "") or "") if user and user.is_authenticated else "")[:2]
+        if chosen in self.known:
+            lang = chosen
         if lang.lower() not in self.known:
             return self.get_response(request)
         # Only for this request: the thread serves other users next (and anonymous pages).

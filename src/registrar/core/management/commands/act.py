@@ -53,7 +53,9 @@ class Command(BaseCommand):
         parser.add_argument("--verify-only", action="store_true", help="Plan; write nothing.")
         parser.add_argument("--results")
         parser.add_argument("--json", action="store_true", help="Print one JSON summary object.")
-        parser.add_argument("--lang", default="en", help="Messages language: en or fr.")
+        parser.add_argument(
+            "--lang", default="en", choices=("en", "fr"), help="Messages language: en or fr."
+        )
 
     def handle(self, *args, **o):
         with translation.override(o["lang"]):
@@ -79,9 +81,7 @@ class Command(BaseCommand):
                     verify_only=o["verify_only"],
                     scope=o["scope"],
                     results_path=o["results"],
-                    progress=progress_printer(sys.stderr)
-                    if sys.stderr.isatty() and not o["json"]
-                    else None,
+                    progress=progress_printer(sys.stderr),
                 )
             )
         except FileError as e:

@@ -158,7 +158,8 @@ def test_import_through_every_step_then_undo(site, browser, tmp_path):
     assert page.url.startswith(url + "/login/")
     shot("sign-in")
     sign_in(page, url, "admin", "admin")
-    page.wait_for_url(url + "/imports/")
+    page.wait_for_url(url + "/")  # the home is the dashboard (issue 12)
+    page.goto(url + "/imports/")
     assert page.locator("a.kind-title", has_text="Course completions").count() == 1
     shot("imports")
 
@@ -231,7 +232,8 @@ def test_scoped_administrator_sees_only_their_organisation(site, browser):
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     shot = Shots(page, "scoped")
     sign_in(page, url, *SCOPED)
-    page.wait_for_url(url + "/imports/")
+    page.wait_for_url(url + "/")  # the home is the dashboard (issue 12)
+    page.goto(url + "/imports/")
     kinds = page.inner_text("main")
     assert "Course completions" in kinds
     assert "Catalogue" not in [t.strip() for t in page.locator("h2").all_inner_texts()]
@@ -313,7 +315,11 @@ def walk_the_assistant(page, url, shot, words) -> None:
     assert wait_done(page) == "done"
     assert words["done"] in page.inner_text("[data-testid=job-status]")
     shot("done")
-    page.click("[data-testid=undo]")
+    page.click("[data-testid=undo]")  # checked first: what the undo will do
+    page.wait_for_url("**/jobs/**")
+    assert wait_done(page) == "done"
+    shot("undo-checked")
+    page.click("[data-testid=undo-now]")
     page.wait_for_url("**/jobs/**")
     assert wait_done(page) == "done"
     assert words["undone"] in page.inner_text("[data-testid=job-status]")
@@ -325,7 +331,8 @@ def test_assistant_assigns_a_course_to_an_organisation_then_undoes_it(site, brow
     url = site["url"]
     page = browser.new_page(viewport={"width": 1280, "height": 860})
     sign_in(page, url, "admin", "admin")
-    page.wait_for_url(url + "/imports/")
+    page.wait_for_url(url + "/")  # the home is the dashboard (issue 12)
+    page.goto(url + "/imports/")
     words = {"selected": "selected", "created": "created", "done": "Done", "undone": "Undone"}
     walk_the_assistant(page, url, Shots(page, "assistant"), words)
     page.close()
@@ -348,7 +355,8 @@ def test_assistant_in_french_at_a_phone_width(site, browser):
     context = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR")
     page = context.new_page()
     sign_in(page, url, "chef", "chef-pass")
-    page.wait_for_url(url + "/imports/")
+    page.wait_for_url(url + "/")  # the home is the dashboard (issue 12)
+    page.goto(url + "/imports/")
     words = {
         "selected": "sélectionn",
         "created": "créé",

@@ -262,8 +262,11 @@ def test_a_lesson_needs_exactly_one_course(run_import, db):
     assert list(Lesson.objects.values_list("code", flat=True)) == ["L1"]
 
 
-def test_a_new_lesson_needs_a_lesson_type(run_import, db):
-    f.course("K1")
+def test_a_new_lesson_without_lesson_type_is_a_lesson_l(run_import, db):
+    """SPEC §4.7 does not require lesson_type: a new lesson defaults to L (lesson), an existing
+    one keeps its type, and a type that is not A, L, W, T or E is still refused."""
+    course = f.course("K1")
+    Lesson.objects.create(course=course, code="OLD", title="old", lesson_type="W")
     rep = run(
         run_import,
         [
@@ -288,15 +291,26 @@ def test_a_new_lesson_needs_a_lesson_type(run_import, db):
                 "parent_codes": "K1",
                 "lesson_type": "T",
             },
+            {"type": "lesson", "code": "OLD", "title": "old", "parent_codes": "K1"},
         ],
     )
     assert results(rep) == [
-        ("rejected", "missing_value"),
+        ("created", ""),
         ("rejected", "invalid_choice"),
         ("created", ""),
+        ("unchanged", ""),
     ]
-    assert "lesson_type" in rep.rows[0]["message"]
-    assert Lesson.objects.get().lesson_type == "T"
+    types = dict(Lesson.objects.values_list("code", "lesson_type"))
+    assert types == {"L0": "L", "L2": "T", "OLD": "W"}
+
+
+def test_a_lesson_type_column_absent_from_the_file_makes_lessons_l(run_import, db):
+    f.course("K1")
+    rep = run_import(
+        "catalogue", ["type", "code", "title", "parent_codes"], [["lesson", "L9", "x", "K1"]]
+    )
+    assert results(rep) == [("created", "")]
+    assert Lesson.objects.get(code="L9").lesson_type == "L"
 
 
 def test_a_programme_has_no_parent(run_import, db):
@@ -566,16 +580,16 @@ def test_importing_the_same_file_twice_changes_nothing(run_import, db):
         [[r.get(h, "") for h in dict.fromkeys(k for r in rows for k in r)] for r in rows],
     )
     first = run_import.run("catalogue", path)
-    assert [r for r, _ in results(first)] == ["created"] * 7 + ["rejected"] * 2
+    assert [r for r, _ in results(first)] == ["created"] * 7 + ["rejected", "created"]
     before = snapshot()
     second = run_import.run("catalogue", path)
     assert results(second) == [("unchanged", "")] * 7 + [
         ("rejected", "parent_not_found"),
-        ("rejected", "missing_value"),
+        ("unchanged", ""),
     ]
-    assert [(r["result"], r["codes"]) for r in first.rows[7:]] == results(second)[7:]
+    assert [(r["result"], r["codes"]) for r in first.rows[7:8]] == results(second)[7:8]
     assert snapshot() == before
-    assert second.counts["unchanged"] == 7 and second.counts["created"] == 0
+    assert second.counts["unchanged"] == 8 and second.counts["created"] == 0
 
 
 def test_new_parents_are_added_and_links_are_never_removed(run_import, db):

@@ -252,7 +252,7 @@ def test_scope_limits_the_import_to_an_organisation_subtree(world, tmp_path):
 
 def test_preview_prints_the_first_row_and_runs_nothing(world, tmp_path):
     path = write_csv(tmp_path / "in.csv", [[*H, "colour"], [*OK_ROW, "red"]])
-    status, out = cli("import_file", "completions", path, "--preview")
+    status, out = cli("import_file", "completions", path, "--preview", "--json")
     assert status == 0
     p = json.loads(out)
     assert (p["kind"], p["row"], p["unknown_columns"]) == ("completions", 2, ["colour"])

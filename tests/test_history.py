@@ -87,3 +87,31 @@ def test_an_undos_page_lists_what_it_removed_per_table_and_counts_conflicts(worl
 def test_the_favicon_is_served(client):
     r = client.get("/favicon.ico")
     assert r.status_code == 301 and r.url.endswith("portal/favicon.svg")
+
+
+def test_an_undo_with_conflicts_runs_only_once_confirmed_and_names_them(world):
+    from registrar.jobs.models import Job
+    from registrar.learning.models import CourseRecord
+
+    from .portal_fixtures import run_jobs
+    from .test_portal import job_of
+
+    c = signed_in("admin")
+    op = start(c, "run").operation_id
+    record = CourseRecord.objects.first()
+    CourseRecord.objects.filter(pk=record.pk).update(score=99, op=None)  # changed since
+    check = job_of(c.post(f"/history/{op}/undo/", {"action": "verify"}))
+    run_jobs()
+    check.refresh_from_db()
+    assert check.result["conflict_count"] >= 1
+    html = text(c.get(f"/jobs/{check.pk}/"))
+    assert 'data-testid="confirm-conflicts"' in html
+    conflicts = html[html.index('data-testid="conflicts"') :].split("</ul>")[0]
+    assert "<strong>" in conflicts and record.user.login in conflicts
+    assert c.post(f"/jobs/{check.pk}/run/").status_code == 400
+    assert Job.objects.filter(what=Job.UNDO, verify_only=False).count() == 0
+    real = job_of(c.post(f"/jobs/{check.pk}/run/", {"confirm": "on"}))
+    run_jobs()
+    real.refresh_from_db()
+    assert real.status == "done" and real.result["conflict_count"] >= 1
+    assert CourseRecord.objects.filter(pk=record.pk).exists()  # left as it is

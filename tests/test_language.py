@@ -7,7 +7,7 @@ from registrar.directory.models import User
 from registrar.journal.models import Operation
 
 from .portal_fixtures import BOTH
-from .test_portal import signed_in, text
+from .test_portal import signed_in, start, text
 
 pytestmark = pytest.mark.django_db(databases=BOTH)
 
@@ -56,3 +56,20 @@ def test_the_settings_page_keeps_a_region_that_already_speaks_the_language(world
 def test_the_switch_never_sends_anyone_to_another_site(world):
     r = Client().post("/language/", {"language": "fr", "next": "https://evil.example/"})
     assert r.status_code == 302 and r.url == "/"
+
+
+def test_row_messages_are_shown_in_the_readers_language_whatever_the_runs(world):
+    User.objects.filter(login="eu.admin").update(culture="fr-FR")
+    job = start(signed_in("eu.admin"), "run")
+    op = Operation.objects.get(pk=job.operation_id)
+    with open(op.results_path, encoding="utf-8-sig") as f:
+        assert "Aucun cours ne porte l'identifiant 'NOPE-999'" in f.read()  # the run's language
+    page = text(signed_in("admin").get(f"/history/{op.pk}/"))
+    rejected = page[page.index('data-testid="rejected"') :]
+    assert "No course has the identifier &#x27;NOPE-999&#x27;" in rejected
+    assert "Aucun cours" not in rejected
+    french = Client()
+    french.post("/language/", {"language": "fr"})
+    assert french.login(username="admin", password="admin-pass")
+    rejected = text(french.get(f"/history/{op.pk}/"))
+    assert "Aucun cours ne porte l&#x27;identifiant &#x27;NOPE-999&#x27;" in rejected

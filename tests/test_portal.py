@@ -20,7 +20,12 @@ pytestmark = pytest.mark.django_db(databases=BOTH)
 PASSWORDS = {"admin": "admin-pass", "eu.admin": "eu-pass", "us.admin": "us-pass"}
 MISSING_COLUMN = "course_id;completion_date;colour\r\nSAFE-101;2024-06-15;blue\r\n"
 # What a browser posts from the options form as shown (header ticked, the rest detected).
-DEFAULT_OPTIONS = {"opt_delimiter": "", "opt_encoding": "", "opt_header": "on"}
+DEFAULT_OPTIONS = {
+    "opt_delimiter": "",
+    "opt_encoding": "",
+    "opt_header": "on",
+    "opt_date_order": "ymd",
+}
 
 
 def signed_in(login: str, **kw) -> Client:
@@ -67,7 +72,9 @@ def start(c: Client, action: str = "verify", body: str = COMPLETIONS, **form) ->
 
 
 def counts(html: str) -> dict[str, int]:
-    return {k: int(v) for k, v in re.findall(r'<td class="c-(\w+)">(\d+)</td>', html)}
+    """The counts table's figures (shown with the reader's thousands separator)."""
+    found = re.findall(r'<td class="c-(\w+)">(\d[\d,\s\u00a0\u202f]*)</td>', html)
+    return {k: int(re.sub(r"\D", "", v)) for k, v in found}
 
 
 class FormFields(HTMLParser):
@@ -103,7 +110,7 @@ class FormFields(HTMLParser):
 
 def form_fields(html: str) -> dict[str, str]:
     p = FormFields()
-    p.feed(html)
+    p.feed(html.split("</header>", 1)[-1])  # the page's own form, not the header's switch
     p.values.pop("csrfmiddlewaretoken", None)
     return p.values
 
@@ -141,15 +148,15 @@ def test_anonymous_post_is_sent_to_sign_in_and_starts_nothing(world):
     assert Upload.objects.count() == 0 and Job.objects.count() == 0
 
 
-def test_sign_in_page_signs_in_and_goes_to_the_imports(world):
+def test_sign_in_page_signs_in_and_goes_to_the_dashboard(world):
     c = Client()
     r = c.get("/login/")
     assert r.status_code == 200
     assert 'name="username"' in text(r) and 'name="password"' in text(r)
     r = c.post("/login/", {"username": "eu.admin", "password": "eu-pass"})
     assert r.status_code == 302 and r.url == "/"
-    r = c.get("/", follow=True)
-    assert r.redirect_chain == [("/imports/", 302)]
+    r = c.get("/", follow=True)  # the home is the completion dashboard (issue 12)
+    assert r.redirect_chain == [] and 'data-testid="totals"' in text(r)
     assert r.status_code == 200 and "Test Eu.Admin" in text(r)
 
 
@@ -314,7 +321,8 @@ def test_options_form_as_shown_verifies_the_file(world):
     fields = form_fields(text(c.get(f"/uploads/{up.pk}/")))
     assert fields == DEFAULT_OPTIONS
     job = job_of(c.post(f"/uploads/{up.pk}/", {**fields, "action": "verify"}))
-    assert job.verify_only and job.options == {"header": "yes"} and job.scope == ""
+    assert job.verify_only and job.scope == ""
+    assert job.options == {"header": "yes", "date_order": "ymd"}
     run_jobs()
     job.refresh_from_db()
     assert job.status == "done" and (job.result["created"], job.result["rejected"]) == (2, 1)

@@ -315,3 +315,10 @@ REGISTRAR_MAIL_RETRY_MINUTES = tuple(
 
 # Selections (issue 11): the largest `--ids @FILE` a selection reads.
 REGISTRAR_MAX_IDS_BYTES = int(os.environ.get("REGISTRAR_MAX_IDS_BYTES", str(10 << 20)))
+
+# --- Completion reports and the dashboard (helper "reports", issue 12 parts 2 and 3) ---------
+INSTALLED_APPS += ["registrar.reports"]
+# The dashboard's and the API's reports are kept until the data changes (registrar.reports.cache:
+# the key holds the newest journal change); this bounds how long a write made outside the
+# journal (raw SQL) can go unseen. 0: every request computes afresh.
+REGISTRAR_REPORT_CACHE_SECONDS = int(os.environ.get("REGISTRAR_REPORT_CACHE_SECONDS", "300"))

@@ -510,5 +510,9 @@ def undo_operation(request, op_id: int, body: UndoIn):
     """Queue the undo of an operation; verify_only (the default) shows what it would do."""
     op = access.operation_for(request.auth, op_id)
     if not access.undoable(request.auth, op):
-        raise service.Refused("This operation cannot be undone.", 409)
+        raise service.Refused(refusal(op) or _("This operation cannot be undone."), 409)
     return 202, _job(service.start_undo(request.auth, op, body.verify_only))
+
+
+api.add_router("/reports", "registrar.api.reports.router")  # issue 12: completion reports
+api.add_router("/exports", "registrar.api.exports.router")  # issue 12: the export assistant

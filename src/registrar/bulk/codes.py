@@ -1,5 +1,6 @@
 """Every result code: its severity and its message. docs/codes.md documents the same table."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext_lazy as _
@@ -14,10 +15,16 @@ class Code:
     name: str
     severity: str
     message: object  # a lazy translated format string with {column}, {value}, ...
+    # Parameters the message shows in the reader's language, made from the stored ones
+    # (which stay plain: codes and values, never text in the language of the run).
+    derive: Callable[[dict], dict] | None = None
 
     def format(self, **params) -> str:
+        params = {"detail": "", **params}
         try:
-            return str(self.message).format(**{"detail": "", **params})
+            if self.derive is not None:
+                params |= self.derive(params)
+            return str(self.message).format(**params)
         except (KeyError, IndexError):
             return str(self.message)
 
@@ -25,10 +32,37 @@ class Code:
 CODES: dict[str, Code] = {}
 
 
-def code(name: str, severity: str, message) -> Code:
-    c = Code(name, severity, message)
+def code(name: str, severity: str, message, derive=None) -> Code:
+    c = Code(name, severity, message, derive)
     CODES[name] = c
     return c
+
+
+DATE_ORDER_EXPECTED = {
+    "ymd": _("year-month-day (YYYY-MM-DD, YYYY/MM/DD or ISO 8601 with a time)"),
+    "dmy": _(
+        "day-month-year (DD/MM/YYYY, DD.MM.YYYY or DD-MM-YYYY, with an optional HH:MM), or YYYY-MM-DD, YYYY/MM/DD or ISO 8601"
+    ),
+    "mdy": _(
+        "month-day-year (MM/DD/YYYY, MM.DD.YYYY or MM-DD-YYYY, with an optional HH:MM), or YYYY-MM-DD, YYYY/MM/DD or ISO 8601"
+    ),
+}
+
+
+def _date_hint(params: dict) -> dict:
+    """invalid_date: the order expected, and the date_order that would read the value."""
+    expected = DATE_ORDER_EXPECTED.get(params.get("order") or "ymd", DATE_ORDER_EXPECTED["ymd"])
+    orders = str(params.get("suggest") or "").split()
+    value = params.get("value", "")
+    if len(orders) == 1:
+        hint = _("; set date_order={order} for {value}").format(order=orders[0], value=value)
+    elif len(orders) > 1:
+        hint = _("; set date_order={first} or date_order={second} for {value}").format(
+            first=orders[0], second=orders[1], value=value
+        )
+    else:
+        hint = ""
+    return {"expected": str(expected), "hint": str(hint)}
 
 
 # File level: the file cannot be used (exit 2), except unknown_column.
@@ -74,9 +108,8 @@ code("missing_value", ERROR, _("Column {column} is required and is empty"))
 code(
     "invalid_date",
     ERROR,
-    _(
-        "Column {column}: {value!r} is not a date{detail} (use YYYY-MM-DD, YYYY/MM/DD or ISO 8601 with a time)"
-    ),
+    _("Column {column}: {value!r} is not a date{detail}; expected {expected}{hint}"),
+    derive=_date_hint,
 )
 code("future_date", ERROR, _("Column {column}: {value!r} is in the future"))
 code("invalid_number", ERROR, _("Column {column}: {value!r} is not a number{detail}"))
@@ -343,7 +376,7 @@ FIX = {
     "unbalanced_quote": 'Open the file in a text editor at that line: close the quote, or double a quote that is part of a value (""), then import again.',
     "database_busy": "Wait for the running import or undo to end (`registrar history`), then run the command again.",
     "missing_value": "Fill the cell: the column is required.",
-    "invalid_date": "Write the date as 2024-06-15, 2024/06/15 or 2024-06-15T14:30:00+10:00.",
+    "invalid_date": "Write the date as 2024-06-15, 2024/06/15 or 2024-06-15T14:30:00+10:00; for a file of day-first dates (15/06/2024, 15.06.2024) set date_order=dmy, of month-first dates (06/15/2024) date_order=mdy.",
     "future_date": "Use a date that has already passed.",
     "invalid_number": "Write a plain number, e.g. 12.5 (a comma is accepted as decimal mark).",
     "invalid_choice": "Use one of the values listed in the message.",

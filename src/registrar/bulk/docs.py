@@ -59,7 +59,8 @@ def _formats_md() -> str:
         "Every kind reads CSV (`;` or `,`, detected; UTF-8 with or without BOM, UTF-16, Windows-1252, detected) and the first "
         "sheet of .xlsx, .xls or .ods files. The first non-blank line is the header: headers match whatever the case, spaces, "
         "underscores and hyphens, and known aliases are accepted. Blank lines are ignored; cells are trimmed. Dates are ISO 8601 "
-        "(`2024-06-15`, `2024-06-15T14:30:00+10:00`) or `YYYY/MM/DD`; a date without a time zone is in the platform's time zone. "
+        "(`2024-06-15`, `2024-06-15T14:30:00+10:00`) or `YYYY/MM/DD`, and day-first or month-first with the `date_order` option "
+        "below; a date without a time zone is in the platform's time zone. "
         "`*` marks a column whose value is required. There is no row limit unless an operator sets `REGISTRAR_MAX_ROWS`.",
         "",
         "Options are given as `--set name=value` (yes/no for switches). These apply to every kind:",

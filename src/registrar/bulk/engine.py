@@ -6,6 +6,7 @@ batch. The whole job runs in one transaction: verify-only and all-or-nothing rol
 verified plan and the real run give the same per-row results.
 """
 
+import json
 import logging
 import os
 import shutil
@@ -16,6 +17,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import DatabaseError, transaction
+from django.utils.translation import gettext
+from django.utils.translation import gettext as _
 
 from registrar.directory import permissions, tree
 from registrar.directory.models import Organisation
@@ -24,7 +27,7 @@ from registrar.journal.models import Operation
 
 from .codes import CODES, WARNING
 from .io.readers import FileError, open_table
-from .io.writers import TableWriter, log_line
+from .io.writers import TableWriter, copy_format, copy_table, log_line
 from .kind import (
     CREATED,
     DELETED,
@@ -144,6 +147,15 @@ def subtree_ids(root: Organisation) -> set[int]:
     return tree.subtree(root.pk)
 
 
+def severity(code: str) -> str:
+    """A code's severity as the log says it, in the run's language."""
+    return {"error": _("error"), "warning": _("warning"), "skip": _("skip")}[CODES[code].severity]
+
+
+ISSUES_FILE = "issues.jsonl"
+ISSUES_KEPT = 5000  # rows whose codes and parameters are kept for the pages
+
+
 class Reporter:
     """Writes the results, rejects and log files as rows are settled, and keeps the counts."""
 
@@ -164,8 +176,15 @@ class Reporter:
         )
         encoding = source.encoding
         rejects_encoding = encoding if encoding.startswith(("utf", "cp", "latin")) else "utf-8-sig"
+        self.rejects_encoding = rejects_encoding
         self.rejects = TableWriter(self.rejects_path, fmt, source.delimiter, rejects_encoding)
         self.log = open(self.log_path, "w", encoding="utf-8")  # noqa: SIM115
+        # The codes and parameters of the first rows with issues, so that pages can say their
+        # messages in the reader's language (the files keep the language of the run).
+        self.issues_path = os.path.join(directory, ISSUES_FILE)
+        self.issues = open(self.issues_path, "w", encoding="utf-8")  # noqa: SIM115
+        self.issues_kept = 0
+        self.by_code: dict[str, int] = {}  # rows that got each code
         self.results.write([*source.headers, *self.result_columns])
         if source.has_header:
             self.rejects.write(source.headers)
@@ -184,23 +203,31 @@ class Reporter:
         return ["" if i in self.secret else c for i, c in enumerate(cells)]
 
     def file_warning(self, text: str) -> None:
-        self.log.write(log_line(f"file: {text}") + "\n")
+        self.log.write(log_line(f"{_('file')}: {text}") + "\n")
 
     def rows(self, rows: list[Row]) -> None:
         counts = self.counts
+        width, secret = self.width, self.secret
         out = []
+        counts["rows"] += len(rows)
         for r in rows:
-            counts["rows"] += 1
             counts[r.result] += 1
-            cells = self.masked(r.cells)
+            cells = r.cells
+            if secret or len(cells) != width:
+                cells = self.masked(cells)
             if r.issues:
                 codes, message = r.codes(), r.message()
                 counts["warnings"] += r.warnings()
+                by_code = self.by_code
+                for c in dict.fromkeys(c for c, _ in r.issues):
+                    by_code[c] = by_code.get(c, 0) + 1
+                if self.issues_kept < ISSUES_KEPT:
+                    self.issues_kept += 1
+                    line = {"row": r.number, "cells": cells[:width], "issues": r.issues}
+                    self.issues.write(json.dumps(line, default=str) + "\n")
                 for c, p in r.issues:
                     self.log.write(
-                        log_line(
-                            f"{self.label(r)}: {CODES[c].severity} {c}: {CODES[c].format(**p)}"
-                        )
+                        log_line(f"{self.label(r)}: {severity(c)} {c}: {CODES[c].format(**p)}")
                         + "\n"
                     )
                 if r.result == REJECTED:
@@ -218,6 +245,7 @@ class Reporter:
         self.results.close()
         self.rejects.close()
         self.log.close()
+        self.issues.close()
 
     def amend(self, amendments: dict[int, list[tuple[str, dict]]], settled: dict[int, str]) -> None:
         """Add warnings settled after the last batch (rare: forward references) to the results
@@ -249,7 +277,10 @@ class Reporter:
                     cells[-1] = "; ".join(filter(None, [message, *texts]))
                     self.counts["warnings"] += len(extra)
                     added[number] = [
-                        log_line(f"row {number}: {CODES[c].severity} {c}: {text}") + "\n"
+                        log_line(
+                            f"{gettext('row %(n)s') % {'n': number}}: {severity(c)} {c}: {text}"
+                        )
+                        + "\n"
                         for (c, _), text in zip(extra, texts, strict=True)
                     ]
                 res.write(cells)
@@ -314,8 +345,19 @@ def open_source(step: Step, req: Request, scope_ids: set[int] | None):
     return SelectionSource(step, req.selection, req.params, scope_ids)
 
 
+def _check_copies(req: Request) -> None:
+    """--results and --rejects name .csv or .xlsx (or no extension): refused before anything
+    runs otherwise (exit status 2)."""
+    for option, path in (("results", req.results_path), ("rejects", req.rejects_path)):
+        try:
+            copy_format(path or "")
+        except ValueError as e:
+            raise FileError("invalid_option", option=option, reason=str(e)) from None
+
+
 def _run(req: Request) -> Report:
     step = get_step(req.kind)
+    _check_copies(req)
     scope_org = _scope(req)
     scope_ids = subtree_ids(scope_org) if scope_org else None
     source = open_source(step, req, scope_ids)
@@ -415,18 +457,19 @@ def _run_locked(req: Request, step: Step, source, op: Operation, scope_ids) -> R
         "rejects_path": rep.rejects_path,
         "log_path": rep.log_path,
     }
-    for attr, wanted in (
-        ("results_path", req.results_path),
-        ("rejects_path", req.rejects_path),
-        ("log_path", req.log_path),
-    ):
-        if wanted:
-            shutil.copyfile(paths[attr], wanted)
+    # Copies follow the extension asked for (an .xlsx input's results can be had as CSV).
+    if req.results_path:
+        copy_table(rep.results_path, rep.fmt, req.results_path, rep.delimiter, "utf-8-sig", True)
+    if req.rejects_path:
+        copy_table(rep.rejects_path, rep.fmt, req.rejects_path, rep.delimiter, rep.rejects_encoding)
+    if req.log_path:
+        shutil.copyfile(rep.log_path, req.log_path)
     counts = {
         k: rep.counts[k]
         for k in ("rows", CREATED, UPDATED, DELETED, UNCHANGED, SKIPPED, REJECTED, "warnings")
     }
-    service.finish_operation(op, status, **counts, **paths)
+    options = {**(op.options or {}), "codes": rep.by_code} if rep.by_code else op.options
+    service.finish_operation(op, status, **counts, **paths, options=options)
     return Report(op, counts, source.unknown, **paths)
 
 

@@ -55,6 +55,8 @@ class Option:
             if low in parsers.NO:
                 return False
             raise ValueError(f"expects yes or no, not {raw!r}")
+        if self.choices and not raw.strip() and "" not in self.choices:
+            return self.default  # an empty value (a form field left blank): the default
         if self.choices and raw not in self.choices:
             raise ValueError(f"expects one of {', '.join(self.choices)}, not {raw!r}")
         return raw

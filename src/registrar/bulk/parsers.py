@@ -2,6 +2,9 @@
 
 import re
 import uuid as uuidlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, DecimalException
 
@@ -35,7 +38,29 @@ def email(s: str) -> str:
     return s
 
 
-def _parse_datetime(s: str) -> datetime | date:
+# The order of day, month and year in a date such as 05/06/2024: the import's date_order option
+# (bulk.sources.ENGINE_OPTIONS). ISO 8601 and YYYY/MM/DD are read whatever the order.
+DATE_ORDERS = ("ymd", "dmy", "mdy")
+# The order in force while an import's cells are parsed; None outside an import (an action's
+# parameters, a selection, an export filter), which read ISO 8601 and YYYY/MM/DD only.
+_ORDER: ContextVar[str | None] = ContextVar("date_order", default=None)
+# DD/MM/YYYY, DD.MM.YYYY or DD-MM-YYYY (or month first), with an optional time HH:MM[:SS].
+_DAY_FIRST = re.compile(
+    r"(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?"
+)
+
+
+@contextmanager
+def date_order(order: str | None) -> Iterator[None]:
+    """Read the dates of the cells parsed inside in this order (ymd, dmy or mdy)."""
+    token = _ORDER.set(order)
+    try:
+        yield
+    finally:
+        _ORDER.reset(token)
+
+
+def _parse_iso(s: str) -> datetime | date:
     """ISO 8601 or YYYY/MM/DD; a date alone stays a date."""
     t = s.replace("/", "-") if len(s) >= 10 and s[4] == "/" and s[7] == "/" else s
     if t.endswith("Z"):
@@ -43,6 +68,42 @@ def _parse_datetime(s: str) -> datetime | date:
     if len(t) == 10:
         return date.fromisoformat(t)
     return datetime.fromisoformat(t)
+
+
+def _parse_ordered(s: str, order: str) -> datetime | date:
+    """A day-first (dmy) or month-first (mdy) date, with or without a time."""
+    m = _DAY_FIRST.fullmatch(s)
+    if m is None or order == "ymd":
+        raise ValueError(s)
+    a, _sep, b, year, hour, minute, second = m.groups()
+    day, month = (a, b) if order == "dmy" else (b, a)
+    d = date(int(year), int(month), int(day))
+    if hour is None:
+        return d
+    return datetime.combine(d, time(int(hour), int(minute), int(second or 0)))
+
+
+def _parse_datetime(s: str, order: str | None) -> datetime | date:
+    try:
+        return _parse_iso(s)
+    except ValueError:
+        if order in (None, "ymd"):
+            raise
+    return _parse_ordered(s, order)
+
+
+def _orders_that_read(s: str, order: str) -> list[str]:
+    """The other date orders under which `s` is a date: what invalid_date suggests."""
+    out = []
+    for other in DATE_ORDERS:
+        if other == order:
+            continue
+        try:
+            _parse_ordered(s, other)
+        except ValueError:
+            continue
+        out.append(other)
+    return out
 
 
 # The calendar the platform stores: before 1900 is no learner's date, and near year 9999 a time
@@ -54,28 +115,40 @@ MOMENT_RANGE = f" (dates run from {MIN_DATE} to {MAX_MOMENT_DATE})"
 
 
 class _Cached:
-    """Dates repeat a lot in real files: remember the last few thousand parses."""
+    """Dates repeat a lot in real files: remember the last few thousand parses (per date order:
+    the same cell reads differently under another)."""
 
     def __init__(self, fn):
-        self.fn, self.cache = fn, {}
+        self.fn, self.caches = fn, {}
 
     def __call__(self, s: str):
+        order = _ORDER.get()
         try:
-            return self.cache[s]
+            return self.caches[order][s]
         except KeyError:
             pass
         value = self.fn(s)
-        if len(self.cache) > 50_000:
-            self.cache.clear()
-        self.cache[s] = value
+        cache = self.caches.setdefault(order, {})
+        if len(cache) > 50_000:
+            cache.clear()
+        cache[s] = value
         return value
+
+
+def _invalid(s: str, detail: str = "") -> CellError:
+    """invalid_date with the order expected and, in an import, the other orders that read `s`."""
+    order = _ORDER.get()
+    if order is None:  # not an import: no date_order option to suggest
+        return CellError("invalid_date", detail=detail)
+    suggest = "" if detail else " ".join(_orders_that_read(s, order))
+    return CellError("invalid_date", detail=detail, order=order, suggest=suggest)
 
 
 def _read_date(s: str) -> datetime | date:
     try:
-        return _parse_datetime(s)
+        return _parse_datetime(s, _ORDER.get())
     except ValueError:
-        raise CellError("invalid_date", detail="") from None
+        raise _invalid(s) from None
 
 
 def date_(past: bool = False):
@@ -87,9 +160,9 @@ def date_(past: bool = False):
             try:
                 v = (timezone.localtime(v) if v.tzinfo else v).date()
             except OverflowError:  # 9999-12-31T23:00-05:00 is in year 10000 here
-                raise CellError("invalid_date", detail=DATE_RANGE) from None
+                raise _invalid(s, DATE_RANGE) from None
         if not MIN_DATE <= v <= MAX_DATE:
-            raise CellError("invalid_date", detail=DATE_RANGE)
+            raise _invalid(s, DATE_RANGE)
         if past and v > timezone.localdate():
             raise CellError("future_date")
         return v
@@ -109,9 +182,9 @@ def datetime_(past: bool = False):
                 v = timezone.make_aware(v)
             days = (v.astimezone(UTC).date(), timezone.localtime(v).date())
         except (OverflowError, ValueError):
-            raise CellError("invalid_date", detail=MOMENT_RANGE) from None
+            raise _invalid(s, MOMENT_RANGE) from None
         if not all(MIN_DATE <= d <= MAX_MOMENT_DATE for d in days):
-            raise CellError("invalid_date", detail=MOMENT_RANGE)
+            raise _invalid(s, MOMENT_RANGE)
         if past and v > timezone.now():
             raise CellError("future_date")
         return v

@@ -5,12 +5,13 @@ same operation, lock, batches, verify-only, progress and report over either."""
 import os
 from collections.abc import Iterator
 
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from registrar.core import lookups
 from registrar.journal import service
 
-from . import checks, references
+from . import checks, parsers, references
 from .action import ITEM_COLUMN, OBJECT_COLUMN, Action
 from .dedupe import SeenKeys
 from .io.readers import FileError, Table, check_encoding, open_table
@@ -33,6 +34,14 @@ ENGINE_OPTIONS = [
         "header",
         True,
         gettext_lazy("The first line is a header row (no: columns in the documented order)"),
+    ),
+    Option(
+        "date_order",
+        "ymd",
+        gettext_lazy(
+            "How dates such as 05/06/2024 are read in every date column: ymd (year first), dmy (day first: 15/06/2024, 15.06.2024, 15-06-2024) or mdy (month first: 06/15/2024); ISO 8601 and YYYY/MM/DD are read whatever the order"
+        ),
+        choices=parsers.DATE_ORDERS,
     ),
 ]
 
@@ -146,6 +155,7 @@ def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None
         raise FileError("empty_file")
     number, cells = first
     columns = []
+    suggested: list[str] = []  # date orders that would read the dates refused (invalid_date)
     for c in kind.columns:
         pos = mapping.positions.get(c.name)
         raw = cells[pos] if pos is not None and pos < len(cells) else ""
@@ -161,10 +171,12 @@ def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None
             entry["status"] = "missing_value" if c.required else "empty"
         else:
             try:
-                v = c.parse(raw)
+                with parsers.date_order(options["date_order"]):
+                    v = c.parse(raw)
                 entry["status"], entry["parsed"] = "ok", "••••••" if c.secret else str(v)
             except CellError as e:
                 entry["status"] = e.code
+                suggested += e.params.get("suggest", "").split()
         columns.append(entry)
     return {
         "kind": kind.name,
@@ -175,6 +187,8 @@ def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None
         "format": table.format,
         "delimiter": table.delimiter,
         "encoding": table.encoding,
+        "date_order": options["date_order"],
+        "date_order_suggested": list(dict.fromkeys(suggested)),
     }
 
 
@@ -225,13 +239,19 @@ class FileSource:
             yield Row(number, cells)
 
     def label(self, r: Row) -> str:
-        return f"row {r.number}"
+        return _("row %(n)s") % {"n": r.number}
 
     def empty(self) -> FileError:
         return FileError("empty_file")
 
     def prepare(self, rows: list[Row], ctx) -> None:
         """Parse each cell to a typed value or a code; reject keys seen earlier in the file."""
+        with parsers.date_order(self.options["date_order"]):
+            self._parse(rows)
+        if self.key_cols:
+            self._duplicates(rows)
+
+    def _parse(self, rows: list[Row]) -> None:
         spec = self.spec
         for r in rows:
             cells, vals, n = r.cells, r.values, len(r.cells)
@@ -247,8 +267,6 @@ class FileSource:
                 except CellError as e:
                     r.add(e.code, column=name, value="••••••" if secret else s, **e.params)
                     vals[name] = None
-        if self.key_cols:
-            self._duplicates(rows)
 
     def _duplicates(self, rows: list[Row]) -> None:
         key_cols, seen = self.key_cols, self.seen
@@ -358,7 +376,7 @@ class SelectionSource:
                 yield r
 
     def label(self, r: Row) -> str:
-        return ", ".join(c for c in r.cells if c) or f"item {r.number}"
+        return ", ".join(c for c in r.cells if c) or _("item %(n)s") % {"n": r.number}
 
     def empty(self) -> FileError:
         return FileError("empty_selection", target=self.action.target)

@@ -133,6 +133,10 @@ def check_owner(job: Job, user) -> None:
 
 def _still_allowed(job: Job, user) -> str:
     """Why the user may no longer run the job ("" when they may)."""
+    if job.what == Job.EXPORT:
+        from .exports import still_allowed
+
+        return still_allowed(job, user)
     if job.what in (Job.IMPORT, Job.ACTION):
         try:
             kind = kind_for(user, job.kind)

@@ -36,6 +36,7 @@ class Job(models.Model):
         FAILED = "failed", "failed"
 
     IMPORT, ACTION, UNDO = "import", "action", "undo"
+    EXPORT = "export"  # its options hold the export's configuration
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user_id = models.BigIntegerField(db_index=True)
@@ -108,3 +109,25 @@ class PurgedFiles(models.Model):
 
     def __str__(self) -> str:
         return f"operation #{self.operation_id}"
+
+
+class SavedExport(models.Model):
+    """An export configuration saved under a name (SPEC §6): its owner's, or shared with every
+    user who may export. `user_id` None: saved from the command line."""
+
+    name = models.CharField(max_length=150)
+    user_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    owner_label = models.CharField(max_length=150, blank=True, default="")
+    shared = models.BooleanField(default=False)
+    config = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "name"], name="uniq_saved_export")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

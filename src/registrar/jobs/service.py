@@ -342,7 +342,18 @@ def _run_undo(job: Job, user) -> dict:
     }
 
 
-RUNNERS = {Job.IMPORT: _run_import, Job.ACTION: _run_action, Job.UNDO: _run_undo}
+def _run_export(job: Job, user) -> dict:
+    from .exports import run_job
+
+    return run_job(job, user)
+
+
+RUNNERS = {
+    Job.IMPORT: _run_import,
+    Job.ACTION: _run_action,
+    Job.UNDO: _run_undo,
+    Job.EXPORT: _run_export,
+}
 
 
 def result_rows(op: Operation, result: str | None = None, offset: int = 0, limit: int = 100):

@@ -139,7 +139,7 @@ def options(op: Operation) -> list[tuple[str, str]]:
     (an action's parameters and selection)."""
     out = []
     for k, v in (op.options or {}).items():
-        if k == "tables":  # an undo's per-table counts are shown as such
+        if k in ("tables", "codes"):  # an undo's per-table counts, the rows per code: shown apart
             continue
         if isinstance(v, dict) and k in ("params", "set"):
             out.extend((f"{name}", readable(x)) for name, x in v.items())

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import assistant, auth, views
+from . import assistant, auth, dashboard, views
 
 app_name = "portal"
 urlpatterns = [
@@ -19,7 +19,7 @@ urlpatterns = [
     path("set-password/<uidb64>/<token>/", auth.SetPasswordView.as_view(), name="set_password"),
     # The address of the welcome mails sent before there was a set-password page.
     path("reset/<uidb64>/<token>/", auth.SetPasswordView.as_view(), name="set_password_old"),
-    path("", views.home, name="home"),
+    path("", dashboard.dashboard, name="home"),
     path("imports/", views.imports, name="imports"),
     path("imports/<slug:name>/", views.kind, name="kind"),
     path("imports/<slug:name>/template.<str:fmt>", views.template, name="template"),
@@ -46,4 +46,27 @@ urlpatterns += [
     path("calendar/feed/", notification_views.calendar_feed_new, name="calendar_feed_new"),
     path("calendar/feed/stop/", notification_views.calendar_feed_stop, name="calendar_feed_stop"),
     path("calendar/<str:token>.ics", notification_views.calendar_feed, name="calendar_feed"),
+]
+
+# The browse pages (issue 12, part 4): users, a user, courses, a course.
+from . import browse_courses, browse_users  # noqa: E402
+
+urlpatterns += [
+    path("users/", browse_users.users, name="users"),
+    path("users/<str:key>/", browse_users.user, name="user"),
+    path("courses/", browse_courses.courses, name="courses"),
+    path("courses/<str:code>/", browse_courses.course, name="course"),
+]
+
+# The export assistant (issue 12, part 1).
+from . import export as export_views  # noqa: E402
+
+urlpatterns += [path("export/", export_views.export_page, name="export")]
+
+# The language switch and the user's own settings (issue 14, item 2).
+from . import preferences  # noqa: E402
+
+urlpatterns += [
+    path("language/", preferences.switch_language, name="language"),
+    path("settings/", preferences.settings_page, name="settings"),
 ]

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from registrar.bulk import engine, registry
 from registrar.bulk.docs import kind_reference, option_default, template_file
 from registrar.directory import permissions
-from registrar.jobs import access, retention, service, supervision
+from registrar.jobs import access, messages, retention, service, supervision
 from registrar.jobs.models import Job
 from registrar.journal.undo import refusal
 
@@ -211,8 +211,10 @@ def _job_context(request, job: Job) -> dict:
         op = access.operations_for(request.user).filter(pk=job.operation_id).first()
         if op is not None and job.what == Job.IMPORT:
             rejected, rejected_total = service.result_rows(op, "rejected", 0, ROWS_SHOWN)
+            messages.localize(op, rejected)
         elif op is not None and job.what == Job.ACTION:  # per-item results, rejected first
             rejected, rejected_total = _item_results(op)
+            messages.localize(op, rejected)
     counts = [
         (name, job.result.get(name, 0))
         for name in ("created", "updated", "deleted", "unchanged", "skipped", "rejected")
@@ -280,7 +282,15 @@ def job_rerun(request, job_id):
     else:
         op = access.operation_for(request.user, j.target_operation_id)
         if not access.undoable(request.user, op):
-            raise service.Refused(_("This operation cannot be undone."), 409)
+            raise service.Refused(refusal(op) or _("This operation cannot be undone."), 409)
+        if (j.result or {}).get("conflict_count") and request.POST.get("confirm") != "on":
+            raise service.Refused(
+                _(
+                    "Some rows changed since the operation: tick the box to undo the rest and "
+                    "leave those as they are."
+                ),
+                400,
+            )
         new = service.start_undo(request.user, op, verify_only=False)
     return redirect("portal:job", job_id=new.pk)
 
@@ -321,6 +331,7 @@ def history(request):
 def operation(request, op_id):
     op = access.operation_for(request.user, op_id)
     rejected, total = service.result_rows(op, "rejected", 0, ROWS_SHOWN)
+    messages.localize(op, rejected)
     files = [
         (name, os.path.basename(getattr(op, f"{name}_path")))
         for name in ("results", "rejects", "log")
@@ -335,6 +346,8 @@ def operation(request, op_id):
             "state": history_view.states([op]).get(op.pk),
             "options": history_view.options(op),
             "tables": history_view.tables(op),
+            "summary": messages.summary(op),
+            "warned": messages.warned(op, ROWS_SHOWN),
             "counts": op.counts(),
             "rejected": rejected,
             "rejected_total": total,
@@ -361,6 +374,11 @@ def operation_undo(request, op_id):
 @require_GET
 def operation_file(request, op_id, name):
     op = access.operation_for(request.user, op_id)
+    if name == "rejects-with-reasons":  # made on demand from the rejects and results files
+        path = messages.rejects_with_reasons(op) or service.operation_file(op, "rejects")
+        return FileResponse(
+            open(path, "rb"), as_attachment=True, filename=f"{op.pk}-{os.path.basename(path)}"
+        )
     path = service.operation_file(op, name)  # 410 once purged, 404 when there is none
     return FileResponse(
         open(path, "rb"), as_attachment=True, filename=f"{op.pk}-{os.path.basename(path)}"

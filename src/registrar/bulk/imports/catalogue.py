@@ -32,6 +32,7 @@ TYPES = {
     "lesson": "lesson",
 }
 LESSON_TYPES = {t.value: t.value for t in Lesson.LessonType}
+DEFAULT_LESSON_TYPE = Lesson.LessonType.LESSON.value
 FIELDS = {
     "title": "title",
     "extref": "extref",
@@ -122,7 +123,7 @@ class Catalogue(ImportKind):
             parsers.choice(LESSON_TYPES, "A, L, W, T, E"),
             aliases=("lnk_type",),
             help=_(
-                "Lessons only, required for them: A assignment, L lesson, W webinar, T classroom, E resource."
+                "Lessons only: A assignment, L lesson, W webinar, T classroom, E resource. A new lesson without one is an L lesson; an existing lesson keeps its type."
             ),
             example="",
         ),
@@ -264,8 +265,6 @@ class Catalogue(ImportKind):
                 r.reject("duplicate_row", key="type/code", first=first.number)
                 continue
             if t == "lesson":
-                if v["lesson_type"] is None and existing["lesson"].get(v["code"]) is None:
-                    r.reject("missing_value", column="lesson_type")
                 if len(v["parent_codes"] or []) != 1:
                     r.reject(
                         "parent_not_found",
@@ -334,6 +333,8 @@ class Catalogue(ImportKind):
             new["uuid"] = v["uuid"]
         if t == "lesson" and v["lesson_type"] is not None:
             new["lesson_type"] = v["lesson_type"]
+        elif t == "lesson" and old is None:  # SPEC §4.7 does not require it: a plain lesson
+            new["lesson_type"] = DEFAULT_LESSON_TYPE
         for col in ("category", "folder"):
             if col in ctx.present and not (v[col] is None and keep_empty):
                 new[f"{col}_id"] = ("ref", col, v[col]) if v[col] is not None else None

@@ -1,6 +1,8 @@
 """Streaming writers for the results, rejects and log files."""
 
 import csv
+import os
+import shutil
 
 ESCAPE_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FIRST = frozenset(ESCAPE_PREFIXES)
@@ -75,3 +77,51 @@ class TableWriter:
             self._f.close()
         else:
             self._book.close()
+
+
+# The formats a results or rejects copy may ask for by its extension.
+COPY_FORMATS = {".csv": "csv", ".xlsx": "xlsx"}
+
+
+def copy_format(path: str) -> str | None:
+    """The format a copy's extension asks for (csv or xlsx); None without an extension (the
+    file's own format). Another extension raises ValueError naming it."""
+    ext = os.path.splitext(path)[1]
+    if not ext:
+        return None
+    try:
+        return COPY_FORMATS[ext.lower()]
+    except KeyError:
+        raise ValueError(
+            f"{ext!r} is not a format Registrar writes: name the file .csv or .xlsx"
+        ) from None
+
+
+def copy_table(
+    src: str, fmt: str, dst: str, delimiter: str, encoding: str, escape: bool = False
+) -> None:
+    """Copy a results or rejects file (`fmt`, and for CSV its `delimiter` and `encoding`) to
+    `dst` in the format dst's extension asks for: the same bytes when it is the same format,
+    else every row rewritten (`escape`: formulas, for a CSV results file)."""
+    want = copy_format(dst) or fmt
+    if want == fmt:
+        shutil.copyfile(src, dst)
+        return
+    from .readers import open_table
+
+    csv_in = fmt == "csv"
+    table = open_table(
+        src,
+        header=False,
+        delimiter=delimiter if csv_in else None,
+        encoding=encoding if csv_in else None,
+    )
+    out = TableWriter(dst, want, delimiter, "utf-8-sig", escape=escape and want == "csv")
+    width = None
+    try:
+        for _, cells in table.rows():
+            width = len(cells) if width is None else width
+            out.write(cells + [""] * (width - len(cells)))  # a sheet drops trailing empty cells
+    finally:
+        table.close()
+        out.close()

@@ -20,3 +20,34 @@ def first_sentence(text) -> str:
     """The opening sentence of a description (lists show it; the step's own page tells all)."""
     head, sep, _ = str(text).partition(". ")
     return head + "." if sep else str(text)
+
+
+@register.filter
+def num(value) -> str:
+    """A count with the reader's thousands separator (10,216; 10 216 in French)."""
+    from django.utils.formats import number_format
+
+    try:
+        return number_format(int(value), force_grouping=True)
+    except (TypeError, ValueError):
+        return "" if value is None else str(value)
+
+
+@register.filter
+def actor(label) -> str:
+    """Who ran an operation, as stored; the command line's mark in the reader's language."""
+    from django.utils.translation import gettext
+
+    return gettext("command line") if label == "command line" else label
+
+
+@register.filter
+def yes_no(value) -> str:
+    """An option's yes/no default in the reader's language (other values as they are)."""
+    from django.utils.translation import pgettext
+
+    if value == "yes":
+        return pgettext("option value", "yes")
+    if value == "no":
+        return pgettext("option value", "no")
+    return value

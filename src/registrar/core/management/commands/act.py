@@ -81,7 +81,7 @@ class Command(BaseCommand):
                     verify_only=o["verify_only"],
                     scope=o["scope"],
                     results_path=o["results"],
-                    progress=progress_printer(sys.stderr),
+                    progress=None if o["json"] else progress_printer(sys.stderr),
                 )
             )
         except FileError as e:

@@ -8,6 +8,7 @@ deterministic for a given size and day, and contains everything the import templ
 
 import csv
 import random
+import sys
 import tempfile
 import time as clock
 import unicodedata
@@ -66,6 +67,8 @@ from registrar.learning.models import (
     Seat,
     Source,
 )
+
+from ..reporting import Progress, warnings_text
 
 SEED = 20240615
 MIN_USERS = 50
@@ -421,10 +424,11 @@ def template_references() -> dict:
 class Demo:
     """Builds the demo's files and rows, runs them, and counts what it wrote."""
 
-    def __init__(self, users: int, tmp: Path, say=lambda line: None):
+    def __init__(self, users: int, tmp: Path, say=lambda line: None, meter=None):
         self.n = users
         self.tmp = tmp
         self.say = say
+        self.meter = meter  # reporting.Progress on standard error, or None
         self.rng = random.Random(SEED)
         self.today = timezone.localdate()
         self.yesterday = self.today - timedelta(days=1)
@@ -444,8 +448,13 @@ class Demo:
                 w.writerow([r.get(h, "") for h in header])
         return path
 
+    def step(self, text: str) -> None:
+        if self.meter is not None:
+            self.meter.step(f"demo: {text}…")
+
     def run(self, kind: str, path: Path, **options) -> engine.Report:
-        req = engine.Request(kind=kind, path=str(path), options=options)
+        self.step(f"import {kind}")
+        req = engine.Request(kind=kind, path=str(path), options=options, progress=self.meter)
         try:
             report = engine.run_import(req)
         except FileError as e:
@@ -461,7 +470,8 @@ class Demo:
         c = report.counts
         self.say(
             f"  import {kind:<14} #{report.operation.pk:<4} {c['rows']:>6,} rows: "
-            f"{c['created']:,} created, {c['updated']:,} updated, {c['warnings']:,} warnings"
+            f"{c['created']:,} created, {c['updated']:,} updated, "
+            f"{warnings_text(c['warnings'], report.log_path)}"
         )
         return report
 
@@ -492,6 +502,7 @@ class Demo:
         ids = self.insert(Role, [{"name": n, "permissions": ROLES[n]} for n in todo])
         self.roles.update(zip(todo, ids, strict=True))
 
+        self.step("organisations and people")
         orgs = self.plan_organisations()
         kind = imports.KINDS["organisations"]
         self.run("organisations", self.write_csv("organisations.csv", names(kind), orgs))
@@ -511,10 +522,12 @@ class Demo:
         kind = imports.KINDS["catalogue"]
         self.run("catalogue", self.write_csv("catalogue.csv", names(kind), self.plan_catalogue()))
 
+        self.step("catalogue extras and the learning plan")
         self.resolve_ids(people)
         self.admin()
         self.catalogue_extras()
         plan = self.plan_learning(people)
+        self.step("assignments")
         self.assign(plan)
         header = ["course_id", "user_email", "completion_date", "course_title"]
         completions = [x for x in plan["records"] if x.get("via_import")]
@@ -528,7 +541,9 @@ class Demo:
             for x in completions
         ]
         self.run("completions", self.write_csv("completions.csv", header, rows))
+        self.step("learners' progress, credits and certificates")
         self.progress(plan)
+        self.step("classroom sessions")
         self.classroom(plan)
         created = sum(self.written.values())
         self.say(
@@ -1430,7 +1445,7 @@ class Command(BaseCommand):
         started = clock.monotonic()
         with tempfile.TemporaryDirectory(prefix="registrar-demo-") as tmp, transaction.atomic():
             self.stdout.write(f"Loading the demo organisation with {n:,} learners…")
-            demo = Demo(n, Path(tmp), self.stdout.write)
+            demo = Demo(n, Path(tmp), self.stdout.write, Progress(sys.stderr))
             demo.load()
         self.summary(demo, clock.monotonic() - started)
 

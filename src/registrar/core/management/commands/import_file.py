@@ -9,15 +9,18 @@ from django.utils import translation
 from registrar.bulk import engine
 from registrar.bulk.io.readers import FileError
 
-from ..reporting import print_report, progress_printer, refused
+from ..reporting import print_preview, print_report, progress_printer, refused
 
 
 class Command(BaseCommand):
-    help = "Import a CSV or spreadsheet: registrar import KIND FILE [options]."
+    help = (
+        "Import a CSV or spreadsheet file of one kind (docs/formats.md): --preview shows how it "
+        "is read, --verify-only plans it and writes nothing."
+    )
 
     def add_arguments(self, parser):
-        parser.add_argument("kind")
-        parser.add_argument("file")
+        parser.add_argument("kind", help="The import kind: organisations, users, completions…")
+        parser.add_argument("file", help="A CSV, .xlsx, .xls or .ods file.")
         parser.add_argument(
             "--verify-only", action="store_true", help="Validate and plan; write nothing."
         )
@@ -25,19 +28,29 @@ class Command(BaseCommand):
         parser.add_argument(
             "--scope", help="Organisation extid: rows outside its subtree are rejected."
         )
-        parser.add_argument("--results")
-        parser.add_argument("--rejects")
-        parser.add_argument("--log")
-        parser.add_argument("--json", action="store_true", help="Print one JSON summary object.")
+        parser.add_argument(
+            "--results", metavar="PATH", help="Copy the results file here (.csv or .xlsx)."
+        )
+        parser.add_argument(
+            "--rejects", metavar="PATH", help="Copy the rejects file here (.csv or .xlsx)."
+        )
+        parser.add_argument("--log", metavar="PATH", help="Copy the log here.")
+        parser.add_argument(
+            "--json", action="store_true", help="Print one JSON summary object (or preview)."
+        )
         parser.add_argument(
             "--all-or-nothing",
             action="store_true",
             help="Any rejected row aborts the whole import.",
         )
         parser.add_argument(
-            "--preview", action="store_true", help="Show how the first data row is read, then stop."
+            "--preview",
+            action="store_true",
+            help="Show how the file is read, column by column (a table; JSON with --json), then stop.",
         )
-        parser.add_argument("--lang", default="en", help="Messages language: en or fr.")
+        parser.add_argument(
+            "--lang", default="en", choices=("en", "fr"), help="Messages language: en or fr."
+        )
 
     def handle(self, *args, **o):
         with translation.override(o["lang"]):
@@ -53,11 +66,11 @@ class Command(BaseCommand):
         try:
             engine.get_kind(o["kind"])  # an import kind: an action runs with `registrar act`
             if o["preview"]:
-                self.stdout.write(
-                    json.dumps(
-                        engine.preview(o["kind"], o["file"], options), indent=2, ensure_ascii=False
-                    )
-                )
+                p = engine.preview(o["kind"], o["file"], options)
+                if o["json"]:
+                    self.stdout.write(json.dumps(p, indent=2, ensure_ascii=False))
+                else:
+                    print_preview(self.stdout, p, o["file"])
                 return
             req = engine.Request(
                 kind=o["kind"],
@@ -69,9 +82,7 @@ class Command(BaseCommand):
                 results_path=o["results"],
                 rejects_path=o["rejects"],
                 log_path=o["log"],
-                progress=progress_printer(sys.stderr)
-                if sys.stderr.isatty() and not o["json"]
-                else None,
+                progress=None if o["json"] else progress_printer(sys.stderr),
             )
             report = engine.run_import(req)
         except FileError as e:

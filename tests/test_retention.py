@@ -132,12 +132,12 @@ def test_item11_operation_files_are_purged_after_n_days_and_pages_say_so(world, 
 
     done = retention.purge_operation_files()
 
-    assert done["operations"] == 1 and done["operation_files"] == 3
+    assert done["operations"] == 1 and done["operation_files"] == 4  # results, rejects, log, kept issues
     assert done["operation_bytes"] > 0
     assert not folder.exists()
     old.refresh_from_db()
     assert (old.results_path, old.rejects_path, old.log_path) == ("", "", "")
-    assert PurgedFiles.objects.get(operation_id=old.pk).files == 3
+    assert PurgedFiles.objects.get(operation_id=old.pk).files == 4
     recent.refresh_from_db()
     assert Path(recent.results_path).exists()
 
@@ -177,13 +177,13 @@ def test_item11_purge_command_says_what_it_deleted_and_verify_only_deletes_nothi
     call_command("purge", verify_only=True, json=True, stdout=out)
     planned = json.loads(out.getvalue())
     assert planned["verify_only"] is True
-    assert (planned["uploads"], planned["operations"], planned["operation_files"]) == (1, 1, 3)
+    assert (planned["uploads"], planned["operations"], planned["operation_files"]) == (1, 1, 4)
     assert Path(op.results_path).exists() and _folder(up).is_dir()
 
     out = StringIO()
     call_command("purge", stdout=out)
     assert "uploads: deleted 1" in out.getvalue()
-    assert "operation files: deleted those of 1 operations (3 files" in out.getvalue()
+    assert "operation files: deleted those of 1 operations (4 files" in out.getvalue()
     assert not Path(op.results_path).exists() and not _folder(up).exists()
     out = StringIO()
     call_command("purge", json=True, stdout=out)

@@ -132,7 +132,8 @@ def test_item11_operation_files_are_purged_after_n_days_and_pages_say_so(world, 
 
     done = retention.purge_operation_files()
 
-    assert done["operations"] == 1 and done["operation_files"] == 4  # results, rejects, log, kept issues
+    # results, rejects, log and the kept issues
+    assert done["operations"] == 1 and done["operation_files"] == 4
     assert done["operation_bytes"] > 0
     assert not folder.exists()
     old.refresh_from_db()

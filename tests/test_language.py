@@ -73,3 +73,10 @@ def test_row_messages_are_shown_in_the_readers_language_whatever_the_runs(world)
     assert french.login(username="admin", password="admin-pass")
     rejected = text(french.get(f"/history/{op.pk}/"))
     assert "Aucun cours ne porte l&#x27;identifiant &#x27;NOPE-999&#x27;" in rejected
+
+
+def test_saving_a_language_leaves_the_next_request_in_the_default_language(world):
+    from django.utils import translation
+
+    signed_in("eu.admin").post("/settings/", {"language": "fr"})
+    assert translation.get_language() == "en"

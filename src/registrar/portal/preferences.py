@@ -65,20 +65,21 @@ def settings_page(request):
             saved = True
         except DatabaseError:
             busy = True
-        if saved:
-            translation.activate(language)
-            request.LANGUAGE_CODE = language
-    current = translation.get_language()
-    response = render(
-        request,
-        "portal/settings.html",
-        {
-            "languages": settings.LANGUAGES,
-            "current": current,
-            "culture": request.user.culture,
-            "saved": saved,
-            "busy": busy,
-            "nav": "settings",
-        },
-    )
+    # The page answers in the language just chosen, for this response only: activating it
+    # would leave the worker thread in that language for whatever it serves next.
+    current = language if saved else translation.get_language()
+    with translation.override(current):
+        request.LANGUAGE_CODE = current
+        response = render(
+            request,
+            "portal/settings.html",
+            {
+                "languages": settings.LANGUAGES,
+                "current": current,
+                "culture": request.user.culture,
+                "saved": saved,
+                "busy": busy,
+                "nav": "settings",
+            },
+        )
     return _remember(response, current) if saved else response

@@ -18,6 +18,7 @@ from registrar.directory.models import (
     UserList,
 )
 from registrar.journal.models import Change, Operation
+from registrar.journal.service import refresh_statistics
 from registrar.journal.undo import UndoRefused, undo
 from registrar.learning.models import CourseAssignment, CourseRecord
 
@@ -620,3 +621,20 @@ def test_inserted_values_read_back_as_written_whatever_their_characters(world):
         assert (o.label, o.description, o.disabled) == (text, text * 2, i % 2 == 0)
         assert o.budget == (Decimal("1234.50") if i % 3 else None)
         assert o.op == op.pk
+
+
+def test_a_large_operation_refreshes_the_planner_statistics_of_the_tables_it_changed(run_import):
+    """PostgreSQL: a table filled by an operation is ANALYZEd as it ends (pg_class.reltuples
+    counts its rows), so the next query is not planned for an empty table. SQLite: nothing."""
+    header = ["org_label", "org_extid"]
+    rep = run_import("organisations", header, [[f"Org {i}", f"O{i}"] for i in range(300)])
+    assert rep.counts["created"] == 300
+    small = run_import("organisations", header, [["One more", "X1"]])
+    assert small.counts["created"] == 1
+    if connection.vendor != "postgresql":
+        assert refresh_statistics(rep.operation) == []
+        return
+    with connection.cursor() as cur:
+        cur.execute("SELECT reltuples FROM pg_class WHERE relname = 'directory_organisation'")
+        assert cur.fetchone()[0] >= 300
+    assert refresh_statistics(small.operation) == []  # 1 row: under the threshold

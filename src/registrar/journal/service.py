@@ -3,8 +3,9 @@
 import hashlib
 import logging
 
+from django.apps import apps
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from registrar.core.errors import FileError
@@ -57,6 +58,43 @@ def finish_operation(op: Operation, status: str, **fields) -> None:
     op.status = status
     op.finished_at = timezone.now()
     op.save()
+    if status == Operation.Status.DONE:
+        refresh_statistics(op)
+
+
+def refresh_statistics(op: Operation) -> list[str]:
+    """On PostgreSQL, ANALYZE the tables the operation changed by more than autovacuum's own
+    threshold (50 rows + 10 % of the table), at once: the planner otherwise keeps the counts of
+    before the import (or none) until autovacuum wakes, and a freshly filled table read as empty
+    turns a join into nested loops (an export preview went from 0.08 s to 80 s). The tables
+    analysed, for the tests."""
+    if connection.vendor != "postgresql":
+        return []
+    with connection.cursor() as cur:
+        cur.execute(
+            'SELECT "table", SUM(CASE WHEN pks IS NULL THEN 1 ELSE jsonb_array_length(pks) END)'
+            " FROM journal_change WHERE operation_id = %s GROUP BY 1",
+            [op.pk],
+        )
+        changed = {}
+        for label, n in cur.fetchall():
+            try:
+                changed[apps.get_model(label)._meta.db_table] = int(n)
+            except (LookupError, ValueError):
+                continue
+        if not changed:
+            return []
+        cur.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relkind = 'r' AND relname = ANY(%s)",
+            [list(changed)],
+        )
+        sizes = dict(cur.fetchall())
+        stale = sorted(
+            t for t, n in changed.items() if t in sizes and n > 50 + 0.1 * max(sizes[t], 0)
+        )
+        for table in stale:
+            cur.execute(f'ANALYZE "{table}"')
+    return stale
 
 
 def take_lock(kind: str, scope_key: str, op: Operation) -> None:

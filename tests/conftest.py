@@ -2,6 +2,8 @@
 
 import csv
 import io
+import os
+from pathlib import Path
 
 import pytest
 
@@ -9,6 +11,10 @@ from registrar.bulk import engine
 from registrar.bulk.io.readers import open_table
 
 pytest_plugins = ["tests.portal_fixtures"]
+
+# Commands the tests start run this checkout's code too (not another clone installed with -e).
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)
 
 
 @pytest.fixture(scope="session", autouse=True)

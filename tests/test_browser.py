@@ -49,10 +49,12 @@ def registrar(*args, env, cwd, timeout=600):
     )
 
 
-def fresh_pg_database(url: str, name: str) -> str:
+def fresh_pg_database(url: str, suffix: str) -> str:
+    """An empty database named after the test run's (two runs on one server do not collide)."""
     import psycopg
 
     u = urlparse(url)
+    name = f"{u.path.strip('/') or 'registrar'}_{suffix}"
     admin = urlunparse(u._replace(path="/postgres"))
     with psycopg.connect(admin, autocommit=True) as c:
         c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -74,7 +76,7 @@ def site(tmp_path_factory):
     env["REGISTRAR_DATA"] = str(work / "data")
     env["REGISTRAR_DB"] = str(work / "registrar.sqlite3")
     if PG:
-        env["DATABASE_URL"] = fresh_pg_database(PG, "registrar_browser")
+        env["DATABASE_URL"] = fresh_pg_database(PG, "browser")
     registrar("init", env=env, cwd=work)
     registrar("demo", env=env, cwd=work)
     registrar(

@@ -67,7 +67,7 @@ def site(tmp_path_factory):
     env["REGISTRAR_DATA"] = str(work / "data")
     env["REGISTRAR_DB"] = str(work / "registrar.sqlite3")
     if PG:
-        env["DATABASE_URL"] = fresh_pg_database(PG, "registrar_browser_browse")
+        env["DATABASE_URL"] = fresh_pg_database(PG, "browser_browse")
     french_settings(work, env)
     registrar("init", env=env, cwd=work)
     registrar("demo", env=env, cwd=work)

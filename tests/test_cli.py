@@ -450,3 +450,30 @@ def test_progress_is_shown_on_a_terminal(world, tmp_path, monkeypatch, settings)
     term.truncate(0)
     import_json("completions", path)
     assert term.getvalue().strip("\x00") == ""
+
+
+def test_the_summary_and_the_undo_are_printed_in_the_language_asked_for(world, tmp_path):
+    path = write_csv(tmp_path / "in.csv", [H, OK_ROW, BAD_ROW])
+    status, out = cli("import_file", "completions", path, "--lang", "fr")
+    op = Operation.objects.get()
+    assert status == 1
+    assert out.startswith(f"Importé : opération n° {op.pk} completions : lignes 2, créées 1")
+    assert "rejetées 1" in out and f"résultats : {op.results_path}" in out
+    status, out = cli("undo", str(op.pk), "--lang", "fr")
+    assert status == 0 and out.startswith(f"Annulé n° {op.pk} par l'opération n° ")
+    assert "  supprimer : " in out
+    # English stays the default, and nothing of French is left on the thread.
+    assert cli("import_file", "completions", path)[1].startswith("Imported: operation #")
+
+
+def test_an_undo_reports_its_progress_on_a_terminal(world, tmp_path, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    op = import_json("completions", write_csv(tmp_path / "a.csv", [H, OK_ROW]))[1]["operation"]
+    term = Terminal()
+    monkeypatch.setattr("sys.stderr", term)
+    assert cli("undo", str(op))[0] == 0
+    last = term.getvalue().split("\r")[-1]
+    assert last.startswith("100.0%") and "2 rows" in last, term.getvalue()

@@ -326,6 +326,7 @@ def _run_undo(job: Job, user) -> dict:
             actor=user,
             verify_only=job.verify_only,
             on_operation=_record_operation(job),
+            progress=_progress_writer(job),
         )
     except UndoRefused as e:
         raise Refused(str(e)) from None

@@ -1,5 +1,6 @@
 """Undo an operation: a new operation that restores the before values, leaving rows changed since."""
 
+import time
 from datetime import datetime
 
 from django.apps import apps
@@ -21,13 +22,14 @@ class UndoRefused(Exception):
 
 
 def undo(
-    op_id: int, actor=None, verify_only: bool = False, on_operation=None
+    op_id: int, actor=None, verify_only: bool = False, on_operation=None, progress=None
 ) -> tuple[Operation, list[dict]]:
     """Undo operation `op_id`; returns the undo operation and its conflicts (table, pk, row).
-    `on_operation(op)` is called once the undo's own operation row exists. A database that stays
-    busy (SQLite: another writer) raises FileError database_busy."""
+    `on_operation(op)` is called once the undo's own operation row exists; `progress(done,
+    total, fraction, elapsed)` after each batch, as the engine's. A database that stays busy
+    (SQLite: another writer) raises FileError database_busy."""
     try:
-        return _undo(op_id, actor, verify_only, on_operation)
+        return _undo(op_id, actor, verify_only, on_operation, progress)
     except DatabaseError as e:
         busy = busy_error(e)
         if busy is None:
@@ -35,7 +37,9 @@ def undo(
         raise busy from None
 
 
-def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation, list[dict]]:
+def _undo(
+    op_id: int, actor, verify_only: bool, on_operation, progress
+) -> tuple[Operation, list[dict]]:
     target = Operation.objects.filter(pk=op_id).first()
     if target is None:
         raise UndoRefused(f"no operation #{op_id}")
@@ -54,6 +58,7 @@ def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation
         on_operation(op)
     conflicts: list[dict] = []
     counts = Tally()
+    step = _Progress(progress, target)
     try:
         with transaction.atomic():
             # Two undos of one operation at once: the second waits here, then is refused.
@@ -72,11 +77,13 @@ def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation
                     or (ch.action != Change.Action.CREATE and size >= writes.CHUNK)
                 ):
                     _undo_batch(batch, target, op, conflicts, counts)
+                    step(size)
                     batch, size = [], 0
                 batch.append(ch)
                 size += ch.size()
             if batch:
                 _undo_batch(batch, target, op, conflicts, counts)
+                step(size)
             if verify_only:
                 transaction.savepoint_rollback(sid)
             else:
@@ -86,6 +93,7 @@ def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation
     except BaseException as e:
         fail_operation(op, str(e))
         raise
+    step.finish()
     label_conflicts(conflicts[:CONFLICTS_NAMED])
     rows = sum(counts.total.values()) + len(conflicts)
     status = Operation.Status.VERIFIED if verify_only else Operation.Status.DONE
@@ -94,6 +102,28 @@ def _undo(op_id: int, actor, verify_only: bool, on_operation) -> tuple[Operation
         op, status, rows=rows, conflicts=len(conflicts), options=options, **counts.total
     )
     return op, conflicts
+
+
+class _Progress:
+    """The undo's progress: rows of the journal handled, out of the rows the operation wrote."""
+
+    def __init__(self, callback, target: Operation):
+        self.callback = callback
+        self.total = (target.created + target.updated + target.deleted) or None
+        self.done = 0
+        self.started = time.monotonic()
+
+    def __call__(self, rows: int) -> None:
+        self.done += rows
+        if self.callback:
+            total = max(self.total or 0, self.done) or None
+            fraction = min(self.done / total, 0.999) if total else None
+            self.callback(self.done, total, fraction, time.monotonic() - self.started)
+
+    def finish(self) -> None:
+        """The last call, once the undo is committed (or rolled back, verify-only)."""
+        if self.callback:
+            self.callback(self.done, self.done, 1.0, time.monotonic() - self.started)
 
 
 CONFLICTS_NAMED = 500  # conflicts given a readable name (the total is always counted)

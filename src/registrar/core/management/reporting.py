@@ -6,6 +6,9 @@ import time
 from collections import Counter
 
 from django.core.management.base import CommandError
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from registrar.bulk.codes import CODES
 
@@ -89,10 +92,36 @@ def warning_codes(log_path: str) -> Counter:
 def warnings_text(n: int, log_path: str) -> str:
     """`13 warnings (manager_not_found 10, list_created 3)`: the count and what they are."""
     if not n:
-        return "0 warnings"
+        return _("0 warnings")
     codes = warning_codes(log_path).most_common()
-    what = ", ".join(f"{c} {k:,}" for c, k in codes)
-    return f"{n:,} warning{'s' if n != 1 else ''}" + (f" ({what})" if what else "")
+    what = ", ".join(f"{c} {number(k)}" for c, k in codes)
+    text = ngettext("%(n)s warning", "%(n)s warnings", n) % {"n": number(n)}
+    return text + (f" ({what})" if what else "")
+
+
+def number(n: int) -> str:
+    """A count as the language writes it: 10,216 in English, 10 216 in French (as the portal)."""
+    return number_format(int(n), force_grouping=True)
+
+
+def done_words(done: str) -> str:
+    """The summary's first words, translated: what the command did."""
+    return {
+        "Imported": _("Imported"),
+        "Done": _("Done"),
+        "Verified (nothing written)": _("Verified (nothing written)"),
+        "Aborted (nothing written)": _("Aborted (nothing written)"),
+    }.get(done, done)
+
+
+def files_lines(report) -> str:
+    """Where the operation's files are, one a line, the paths aligned."""
+    lines = [
+        _("results: %(path)s") % {"path": report.results_path},
+        _("rejects: %(path)s") % {"path": report.rejects_path},
+        _("log:     %(path)s") % {"path": report.log_path},
+    ]
+    return "\n".join(lines)
 
 
 def print_report(stdout, report, as_json: bool, done: str) -> dict:
@@ -102,24 +131,26 @@ def print_report(stdout, report, as_json: bool, done: str) -> dict:
         stdout.write(json.dumps(summary))
         return summary
     op = report.operation
-    verb = (
+    verb = done_words(
         "Verified (nothing written)"
         if op.verify_only
         else "Aborted (nothing written)"
         if op.status == "aborted"
         else done
     )
+    # The count names are the portal's (portal.labels lists them for the catalogue).
     counts = ", ".join(
-        f"{k} {v}" for k, v in summary.items() if k not in ("operation", "kind", "verify_only")
+        f"{_(k)} {number(v)}"
+        for k, v in summary.items()
+        if k not in ("operation", "kind", "verify_only")
     )
-    stdout.write(f"{verb}: operation #{op.pk} {op.name}: {counts}")
+    line = _("%(done)s: operation #%(id)s %(kind)s: %(counts)s")
+    stdout.write(line % {"done": verb, "id": op.pk, "kind": op.name, "counts": counts})
     if summary.get("warnings"):
         stdout.write(warnings_text(summary["warnings"], report.log_path))
     for h in report.file_warnings:
-        stdout.write(f"warning unknown_column: {h}")
-    stdout.write(
-        f"results: {report.results_path}\nrejects: {report.rejects_path}\nlog:     {report.log_path}"
-    )
+        stdout.write(_("warning unknown_column: %(column)s") % {"column": h})
+    stdout.write(files_lines(report))
     return summary
 
 

@@ -5,11 +5,12 @@ import sys
 
 from django.core.management.base import BaseCommand
 from django.utils import translation
+from django.utils.translation import gettext as _
 
 from registrar.bulk import export
 from registrar.bulk.io.readers import FileError
 
-from ..reporting import progress_printer, refused
+from ..reporting import number, progress_printer, refused
 
 
 class Command(BaseCommand):
@@ -66,7 +67,8 @@ class Command(BaseCommand):
         if o["json"]:
             self.stdout.write(json.dumps(summary))
         else:
-            self.stdout.write(
-                f"Done: operation #{report.operation.pk} export: rows {report.rows}\n"
-                f"output: {report.path}"
-            )
+            done = _("Done: operation #%(id)s export: rows %(rows)s") % {
+                "id": report.operation.pk,
+                "rows": number(report.rows),
+            }
+            self.stdout.write(done + "\n" + _("output: %(path)s") % {"path": report.path})

@@ -191,21 +191,29 @@ def test_missing_required_value_is_rejected(run_import, world, column):
     assert not User.objects.filter(last_name="Newbie").exists()
 
 
-def test_missing_password_rejects_a_new_user(run_import, world):
-    rep = run_import.dicts("users", [u("newbie", password="")])
-    assert results(rep) == [("rejected", "missing_value")]
-    assert "user_password" in rep.rows[0]["message"]
-    assert not User.objects.filter(login="newbie").exists()
+def test_a_new_user_without_a_password_gets_an_unusable_one_and_a_set_password_mail(
+    run_import, world
+):
+    """Issue 15: no password and no hash is not a reject: no one can sign in with the account
+    until its owner chooses a password through the link the mail carries."""
+    rep = run_import.dicts(
+        "users",
+        [u("newbie", password="", user_email="newbie@example.com"), u("nomail", password="")],
+    )
+    assert results(rep) == [("created", ""), ("created", "")]
+    newbie = get("newbie")
+    assert not newbie.has_usable_password() and not newbie.check_password("")
+    mails = list(OutboxMail.objects.filter(user_id=newbie.pk))
+    assert len(mails) == 1 and mails[0].link == OutboxMail.Link.SET_PASSWORD
+    assert not OutboxMail.objects.filter(user_id=get("nomail").pk).exists()
 
 
-def test_missing_password_column_is_refused_unless_generated(run_import, world):
-    from registrar.bulk.io.readers import FileError
-
+def test_a_file_without_a_password_column_creates_users_without_passwords(run_import, world):
     row = u("newbie")
     del row["user_password"]
-    with pytest.raises(FileError) as e:
-        run_import.dicts("users", [row])
-    assert e.value.code == "missing_column"
+    rep = run_import.dicts("users", [row])
+    assert results(rep) == [("created", "")]
+    assert not get("newbie").has_usable_password()
 
 
 def test_an_existing_user_needs_no_password(run_import, world):
@@ -864,3 +872,17 @@ def test_verify_only_writes_nothing_and_gives_the_same_results(
     assert results(verified) == results(real)
     assert verified.counts == real.counts
     assert real.counts["created"] == 3
+
+
+def test_undo_restores_a_changed_password_without_a_conflict(run_import, world):
+    """The journal masks a new password; undo used to read the mask as a change since."""
+    from registrar.journal.undo import undo
+
+    existing("alice", password="old-secret")
+    rep = run_import.dicts(
+        "users", [u("alice", password="new-secret")], options={"keep_passwords": False}
+    )
+    assert results(rep) == [("updated", "")] and get("alice").check_password("new-secret")
+    op, conflicts = undo(rep.operation.pk)
+    assert conflicts == [] and op.updated == 1
+    assert get("alice").check_password("old-secret")

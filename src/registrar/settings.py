@@ -120,9 +120,16 @@ DATABASE_ROUTERS = ["registrar.routers.JobsRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "directory.User"
 
+# The first hashes every new password; the others check hashes imported from other systems
+# (users import, user_password_hash) and are upgraded to the first at the next sign-in.
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.BCryptPasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+    "registrar.directory.hashers.SHA512CryptPasswordHasher",
 ]
 
 LANGUAGE_CODE = "en"

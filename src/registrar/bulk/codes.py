@@ -106,6 +106,11 @@ code(
 # Values.
 code("missing_value", ERROR, _("Column {column} is required and is empty"))
 code(
+    "conflicting_columns",
+    ERROR,
+    _("Columns {first} and {second} cannot both be filled on one row"),
+)
+code(
     "invalid_date",
     ERROR,
     _("Column {column}: {value!r} is not a date{detail}; expected {expected}{hint}"),
@@ -360,6 +365,18 @@ code(
 )
 code("not_completed", SKIP, _("Course {value!r} is not completed: no certificate to re-issue"))
 code("no_record", SKIP, _("{value!r} has no progress to reset"))
+# Merge and transfer (SPEC §7, §8).
+code("merge_same_user", ERROR, _("{value!r} is both the user to remove and the user to keep"))
+code(
+    "both_have_progress",
+    ERROR,
+    _(
+        "Both {remove!r} and {keep!r} have progress: nothing is transferred (--on-conflict merge keeps the better record of each course and lesson)"
+    ),
+)
+code("no_progress", SKIP, _("User {value!r} has no progress to transfer"))
+code("same_content", ERROR, _("{value!r} is both the content to transfer from and to"))
+code("members_assigned", WARNING, _("{count} members of list {value!r} assigned"))
 
 # How to fix a row that got each code (docs/codes.md is generated from this table).
 FIX = {
@@ -376,6 +393,7 @@ FIX = {
     "unbalanced_quote": 'Open the file in a text editor at that line: close the quote, or double a quote that is part of a value (""), then import again.',
     "database_busy": "Wait for the running import or undo to end (`registrar history`), then run the command again.",
     "missing_value": "Fill the cell: the column is required.",
+    "conflicting_columns": "Keep one of the two cells and empty the other.",
     "invalid_date": "Write the date as 2024-06-15, 2024/06/15 or 2024-06-15T14:30:00+10:00; for a file of day-first dates (15/06/2024, 15.06.2024) set date_order=dmy, of month-first dates (06/15/2024) date_order=mdy.",
     "future_date": "Use a date that has already passed.",
     "invalid_number": "Write a plain number, e.g. 12.5 (a comma is accepted as decimal mark).",
@@ -462,5 +480,10 @@ FIX = {
     "certificate_not_issued": "Give the course a certificate template first.",
     "not_completed": "Nothing to do: a certificate is issued when the course is completed.",
     "no_record": "Nothing to do.",
+    "members_assigned": "Nothing to do: the list's members were assigned as asked.",
     "completion_replaced": "Nothing to do if the learner is taking the course again; otherwise undo the import and import with when_status_exists=reject.",
+    "merge_same_user": "Name two different users: --remove the duplicate, --keep the account to keep.",
+    "both_have_progress": "Run again with --on-conflict merge (the better record of each course and lesson is kept), or merge the two users.",
+    "no_progress": "Nothing to do.",
+    "same_content": "Name the old content with --from and the new one with --to.",
 }

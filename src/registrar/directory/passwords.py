@@ -41,5 +41,12 @@ def check_many(pairs: list[tuple[str, str]]) -> list[bool]:
     )
 
 
+def unusable() -> str:
+    """A password no one can sign in with (Django's unusable mark): set one with the link."""
+    from django.contrib.auth.hashers import make_password
+
+    return make_password(None)
+
+
 def generate() -> str:
     return secrets.token_urlsafe(12)

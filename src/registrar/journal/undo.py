@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from . import writes
 from .models import Change, Operation
-from .service import busy_error, fail_operation, finish_operation, start_operation
+from .service import busy_error, durable, fail_operation, finish_operation, start_operation
 
 PAGE = 500
 
@@ -60,7 +60,7 @@ def _undo(
     counts = Tally()
     step = _Progress(progress, target)
     try:
-        with transaction.atomic():
+        with durable(), transaction.atomic():
             # Two undos of one operation at once: the second waits here, then is refused.
             locked = Operation.objects.select_for_update().get(pk=target.pk)
             if locked.undone_by_id:
@@ -247,7 +247,8 @@ def _norm(field, value):
 def _unchanged_since(model, obj, after: dict | None) -> bool:
     """The row still holds the values the operation wrote (an edit outside the journal shows)."""
     for k, v in (after or {}).items():
-        if k == "op":
+        # A secret's new value is not journalled: the row's op says whether it changed since.
+        if k == "op" or (k in writes.SECRETS and v == writes.SECRET_MARK):
             continue
         f = model._meta.get_field(k)
         try:
@@ -354,7 +355,8 @@ def _delete_created(
     for part in _chunks(sorted(pks), writes.CHUNK):
         mine = []
         for o in _locked(model, part):
-            if o.op in ours:
+            # A link table without `op` (a course's audiences) holds nothing to change since.
+            if getattr(o, "op", ours[0]) in ours:
                 mine.append(o)
             else:
                 conflicts.append(_conflict(model, o.pk))

@@ -119,7 +119,8 @@ def reset_mail(user: User, language: str = "") -> OutboxMail:
 
 def users_for_email(email: str) -> list[User]:
     """The users a forgot-password request for `email` reaches: same address (ignoring case),
-    allowed to sign in today, with a password they could have forgotten. (Django's
+    allowed to sign in today, with a password they could have forgotten or never chose (an
+    account imported without one; not one whose password another system manages). (Django's
     PasswordResetForm filters on an is_active column, which is a property here.)"""
     email = (email or "").strip()
     if not email:
@@ -127,5 +128,7 @@ def users_for_email(email: str) -> list[User]:
     return [
         u
         for u in User.objects.filter(email__iexact=email).order_by("pk")
-        if u.is_active and u.has_usable_password() and u.email.casefold() == email.casefold()
+        if u.is_active
+        and (u.has_usable_password() or not u.externally_managed)
+        and u.email.casefold() == email.casefold()
     ]

@@ -3,7 +3,8 @@
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
-from registrar.directory import passwords
+from registrar.directory import hashers, passwords
+from registrar.directory import lists as dir_lists
 from registrar.directory.models import (
     Audience,
     ListFolder,
@@ -20,6 +21,19 @@ from registrar.notify import mail
 
 from .. import lookups, parsers
 from ..kind import CREATED, REJECTED, UNCHANGED, UPDATED, Column, ImportKind, Option
+
+
+def password_hash(s: str) -> str:
+    """A hash another system made, in the form its hasher stores (directory.hashers)."""
+    stored = hashers.normalise(s)
+    if stored is None:
+        raise parsers.CellError(
+            "invalid_format",
+            format=_("$6$… (SHA-512 crypt), $2y$… (bcrypt) or a Django hash"),
+            detail="",
+        )
+    return stored
+
 
 ROLE_FIELDS = ("id", "permissions", "site_admin", "content_admin")  # what the grant check reads
 
@@ -110,11 +124,20 @@ COLUMNS = [
         parsers.text(128),
         secret=True,
         aliases=("password",),
-        header_required=lambda o: not o["generate_passwords"],
         help=_(
-            "Password, hashed with Argon2 and never written anywhere else. Required for new users unless generate_passwords."
+            "Password, hashed with Argon2 and never written anywhere else. A new user without a password or a hash gets none they could sign in with, and a mail with a link to choose one (unless generate_passwords)."
         ),
         example="Change-me-2024",
+    ),
+    C(
+        "user_password_hash",
+        password_hash,
+        secret=True,
+        aliases=("password_hash",),
+        help=_(
+            "A password hash from another system, taken as it is: SHA-512 crypt ($6$…, Moodle), bcrypt ($2y$…, $2b$…) or Django's formats. Checked at sign-in and upgraded to Argon2 then. Not with user_password on the same row."
+        ),
+        example="",
     ),
     C(
         "org_extid",
@@ -456,13 +479,24 @@ class Users(ImportKind):
                     new[fld] = refs["managers"][ext]["id"]
                 else:
                     deferred.append((col, fld, ext))
-            pw = v["user_password"]
+            pw, pw_hash = v["user_password"], v["user_password_hash"]
+            if pw is not None and pw_hash is not None:
+                r.reject("conflicting_columns", first="user_password", second="user_password_hash")
+                continue
             if old is None:
-                if pw is None and not o["generate_passwords"]:
-                    r.reject("missing_value", column="user_password")
-                    continue
-                new["password"] = pw or passwords.generate()
+                if pw_hash is not None:
+                    r.data["hashed"] = True  # stored as it came, never hashed again
+                    new["password"] = pw_hash
+                elif pw is None and not o["generate_passwords"]:
+                    r.data["hashed"] = r.data["set_password_mail"] = True
+                    new["password"] = passwords.unusable()
+                else:
+                    new["password"] = pw or passwords.generate()
                 new["must_change_password"] = bool(o["force_password_change"])
+            elif pw_hash is not None and not o["keep_passwords"]:
+                if pw_hash != old["password"]:
+                    r.data["hashed"] = True
+                    new["password"] = pw_hash
             elif pw is not None and not o["keep_passwords"]:
                 pending_pw.append((r, pw, old["password"]))
             r.data.update(old=old, new=new, deferred=deferred)
@@ -623,24 +657,43 @@ class Users(ImportKind):
         op = ctx.op
         lists = self._create_lists(rows, refs, ctx)
         creating = [r for r in rows if r.result == CREATED]
-        hashed = passwords.hash_many([r.data["new"]["password"] for r in creating])
+        # Planned rows are applied again after a failed batch is split: hash into a copy.
+        clear = [r for r in creating if not r.data.get("hashed")]
+        hashed = dict(
+            zip(
+                [r.number for r in clear],
+                passwords.hash_many([r.data["new"]["password"] for r in clear]),
+                strict=True,
+            )
+        )
         ids = writes.allocate_ids(User, len(creating))
         inserts = []
-        for r, pk, h in zip(creating, ids, hashed, strict=True):
+        for r, pk in zip(creating, ids, strict=True):
             r.data["uid"] = pk
-            inserts.append({**r.data["new"], "id": pk, "password": h})
+            password = hashed.get(r.number, r.data["new"]["password"])
+            inserts.append({**r.data["new"], "id": pk, "password": password})
         writes.insert(User, inserts, op, [r.number for r in creating])
         updating = [r for r in rows if r.result == UPDATED]
-        pw_rows = [r for r in updating if "password" in r.data["diff"]]
-        for r, h in zip(
-            pw_rows, passwords.hash_many([r.data["diff"]["password"] for r in pw_rows]), strict=True
-        ):
-            r.data["diff"]["password"] = h
+        pw_rows = [r for r in updating if "password" in r.data["diff"] and not r.data.get("hashed")]
+        pw_hashes = dict(
+            zip(
+                [r.number for r in pw_rows],
+                passwords.hash_many([r.data["diff"]["password"] for r in pw_rows]),
+                strict=True,
+            )
+        )
         # Each user as planned: its op guards the write (the before values come from that read).
         writes.update(
             User,
             [
-                (r.data["old"]["id"], r.data["diff"], r.data["old"], r.number)
+                (
+                    r.data["old"]["id"],
+                    {**r.data["diff"], "password": pw_hashes[r.number]}
+                    if r.number in pw_hashes
+                    else r.data["diff"],
+                    r.data["old"],
+                    r.number,
+                )
                 for r in updating
                 if r.data["diff"]
             ],
@@ -678,9 +731,18 @@ class Users(ImportKind):
         writes.delete(RoleGrant, [(x["id"], x, None) for x in del_g], op)
         writes.insert(UserAudience, aud, op)
         writes.insert(RoleGrant, grants, op)
-        writes.insert(ListMember, members, op)
-        if ctx.options["welcome_mail"]:
-            self._welcome(creating, op)
+        # Through the lists' verb: their access properties assign the members added (SPEC §5).
+        dir_lists.add_memberships(
+            op, [(m["user_list_id"], m["user_id"]) for m in members], op.started_at, planned=True
+        )
+        # A new user without a password is sent a link to choose one, whatever welcome_mail says.
+        welcome = (
+            creating
+            if ctx.options["welcome_mail"]
+            else [r for r in creating if r.data.get("set_password_mail")]
+        )
+        if welcome:
+            self._welcome(welcome, op)
         # Staged for finish(); the engine keeps it only if this attempt is kept.
         staged = ctx.pending.setdefault("deferred", {})
         for r in rows:

@@ -1100,3 +1100,36 @@ def test_locks_refuse_an_import_whose_scope_overlaps_a_running_one(db):
         assert e.value.code == "import_locked"
     take_lock("completions", "OTHER", start_operation("import", "completions"))
     assert sorted(ImportLock.objects.values_list("scope_key", flat=True)) == ["OTHER", "P"]
+
+
+def test_an_operation_commits_durably_on_sqlite_and_puts_the_setting_back(
+    tmp_path, transactional_db, settings
+):
+    """Issue 15: synchronous=FULL while an import runs (its commit is on disk when it returns);
+    the connection's NORMAL afterwards. PostgreSQL: its commits are durable anyway."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's setting")
+    seen = []
+
+    def progress(*_args):
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA synchronous")
+            seen.append(cur.fetchone()[0])
+
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA synchronous")
+        before = cur.fetchone()[0]
+    from .conftest import Importer
+
+    settings.REGISTRAR_BATCH_SIZE = 1  # a progress call between batches, in the transaction
+    run_import = Importer(tmp_path)
+    f.org("EU")
+    header = ["user_lname", "user_fname", "user_login", "org_extid"]
+    rows = [["A", "A", "a", "EU"], ["B", "B", "b", "EU"]]
+    rep = run_import("users", header, rows, progress=progress)
+    assert rep.counts["created"] == 2 and seen[0] == 2  # 2: FULL, while it runs
+    with connection.cursor() as cur:
+        cur.execute("PRAGMA synchronous")
+        assert cur.fetchone()[0] == before

@@ -24,6 +24,7 @@ from registrar.directory import permissions, tree
 from registrar.directory.models import Organisation
 from registrar.journal import service, writes
 from registrar.journal.models import Operation
+from registrar.learning import list_access
 
 from .codes import CODES, WARNING
 from .io.readers import FileError, open_table
@@ -342,6 +343,8 @@ def open_source(step: Step, req: Request, scope_ids: set[int] | None):
         if req.path is None:
             raise FileError("invalid_option", option="FILE", reason=f"{step.name} imports a file")
         return FileSource(step, req.path, req.options)
+    if hasattr(step, "open_source"):  # a step with a small source of its own (merge, transfer)
+        return step.open_source(req, scope_ids)
     return SelectionSource(step, req.selection, req.params, scope_ids)
 
 
@@ -416,7 +419,7 @@ def _run_locked(req: Request, step: Step, source, op: Operation, scope_ids) -> R
     started = time.monotonic()
     too_many = False
     try:
-        with transaction.atomic():
+        with service.durable(), transaction.atomic():
             batch: list[Row] = []
             for row in source.rows():
                 batch.append(row)
@@ -430,6 +433,9 @@ def _run_locked(req: Request, step: Step, source, op: Operation, scope_ids) -> R
             if batch:
                 _process(step, ctx, batch, source, rep)
             step.finish(ctx)
+            # Dynamic lists are evaluated as the operation ends: their new members enter them,
+            # and the access properties that assign members assign them (SPEC §5).
+            list_access.evaluate_dynamic(op)
             if rep.counts["rows"] == 0:
                 raise source.empty()
             if req.verify_only or (req.all_or_nothing and rep.counts[REJECTED]):

@@ -195,6 +195,19 @@ CASES = {
             "new users WITH passwords (Argon2 bulk hashing), 38 columns, audiences, lists",
         ),
         Case(
+            "users-hashes",
+            "users",
+            "created",
+            "new users with password HASHES from another system (user_password_hash, $6$ SHA-512 "
+            "crypt as Moodle writes them), 39 columns",
+        ),
+        Case(
+            "users-nopass",
+            "users",
+            "created",
+            "new users WITHOUT passwords (unusable password, a set-password mail queued each)",
+        ),
+        Case(
             "users-update",
             "users",
             "updated",
@@ -333,6 +346,29 @@ def rows_users_new(n: int, b: Base):
         manager = f"N{i // 10:06d}" if i % 10 == 1 and i >= 10 else b.extid((i * 7) % b.users)
         row = _user_row(i, b, f"new{i:06d}", f"N{i:06d}", manager)
         row["user_password"] = f"Pw-{i:06d}-x7!q"
+        yield row
+
+
+_HASHES: list[str] = []
+
+
+def rows_users_hashes(n: int, b: Base):
+    """New users each with a Moodle-style $6$ hash (100 distinct ones, cycled: the import does
+    not check them, it stores them)."""
+    if not _HASHES:
+        from registrar.directory.hashers import sha512_crypt
+
+        _HASHES.extend(sha512_crypt(f"pw{i}", f"salt{i:04d}") for i in range(100))
+    for row in rows_users_new(n, b):
+        row["user_password"] = ""
+        row["user_password_hash"] = _HASHES[int(row["user_login"][3:]) % len(_HASHES)]
+        yield row
+
+
+def rows_users_nopass(n: int, b: Base):
+    """New users without a password: each gets an unusable one and a set-password mail."""
+    for row in rows_users_new(n, b):
+        row["user_password"] = ""
         yield row
 
 
@@ -593,6 +629,8 @@ def rows_unenrolments(n: int, b: Base):
 ROWS = {
     "organisations": rows_organisations,
     "users-new": rows_users_new,
+    "users-hashes": rows_users_hashes,
+    "users-nopass": rows_users_nopass,
     "users-update": rows_users_update,
     "catalogue": rows_catalogue,
     "course-assignments": rows_course_assignments,
@@ -651,6 +689,7 @@ def setup_data(case: Case, n: int, b: Base) -> dict:
     from registrar.learning.models import CourseAssignment, Source
 
     call_command("migrate", interactive=False, verbosity=0)
+    call_command("migrate", database="jobs", interactive=False, verbosity=0)  # mail delivery tasks
     sizes = {}
     with transaction.atomic():
         op = service.start_operation("action", "bench-setup", None)

@@ -627,8 +627,8 @@ def test_a_large_operation_refreshes_the_planner_statistics_of_the_tables_it_cha
     """PostgreSQL: a table filled by an operation is ANALYZEd as it ends (pg_class.reltuples
     counts its rows), so the next query is not planned for an empty table. SQLite: nothing."""
     header = ["org_label", "org_extid"]
-    rep = run_import("organisations", header, [[f"Org {i}", f"O{i}"] for i in range(300)])
-    assert rep.counts["created"] == 300
+    rep = run_import("organisations", header, [[f"Org {i}", f"O{i}"] for i in range(1100)])
+    assert rep.counts["created"] == 1100
     small = run_import("organisations", header, [["One more", "X1"]])
     assert small.counts["created"] == 1
     if connection.vendor != "postgresql":
@@ -636,5 +636,5 @@ def test_a_large_operation_refreshes_the_planner_statistics_of_the_tables_it_cha
         return
     with connection.cursor() as cur:
         cur.execute("SELECT reltuples FROM pg_class WHERE relname = 'directory_organisation'")
-        assert cur.fetchone()[0] >= 300
+        assert cur.fetchone()[0] >= 1100
     assert refresh_statistics(small.operation) == []  # 1 row: under the threshold

@@ -53,9 +53,7 @@ def _repeat(block: bytes, length: int) -> bytes:
 
 
 # The byte order of SHA-512 crypt's final base-64 encoding (the specification's table).
-_ORDER = [
-    ((k, k + 21, k + 42), (k + 21, k + 42, k), (k + 42, k, k + 21))[k % 3] for k in range(21)
-]
+_ORDER = [((k, k + 21, k + 42), (k + 21, k + 42, k), (k + 42, k, k + 21))[k % 3] for k in range(21)]
 
 
 def _b64(c: bytes) -> str:

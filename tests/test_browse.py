@@ -472,6 +472,21 @@ def test_act_on_these_past_the_bound_says_to_narrow_the_list(data, monkeypatch):
     assert 'data-testid="act-on-these"' not in html and 'data-testid="act-note"' in html
 
 
+@pytest.mark.parametrize(
+    "params", [{"folder": "HR"}, {"q": "course"}, {"disabled": "only"}, {"published": "no"}]
+)
+def test_act_on_these_courses_selects_the_same_courses(catalogue, params):
+    c = signed_in("admin")
+    html = page(c, "/courses/", params)
+    m = re.search(r'href="([^"]+)" data-testid="act-on-these"', html)
+    assert m, html.split('data-testid="courses"')[1][:600]
+    shown = codes(html)
+    count = int(re.search(r"(\d+) items? selected", page(c, m[1].replace("&amp;", "&")))[1])
+    q = parse_qs(urlparse(m[1].replace("&amp;", "&")).query)
+    assert "/assistants/courses/" in m[1] and set(q["ids"][0].split("\n")) == shown
+    assert count == len(shown) > 0
+
+
 # -- a fixed number of queries -----------------------------------------------------------------
 
 

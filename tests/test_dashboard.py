@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
+from registrar.catalogue.models import Course
 from registrar.learning.models import CourseAssignment
 from registrar.reports import cache
 from registrar.reports.completions import Filters, completions
@@ -196,6 +197,8 @@ def test_dashboard_in_french(school):
 def test_dashboard_queries_do_not_grow_with_courses(school):
     c = Client()
     c.force_login(school.boss)
+    c.get("/")
+    CourseAssignment.objects.create(user=school.a1, course=f.course("KX"))
     with CaptureQueriesContext(connection) as before:
         c.get("/")
     for i in range(30):
@@ -240,3 +243,70 @@ def test_an_import_counts_at_once(school, run_import):
     assert rep.rows[0]["result"] == "created"
     html = c.get("/").content.decode()
     assert row(html, "course", "K1") == ["4", "0", "1", "3", "0", "75.0 %"]
+
+
+# -- the course grid kept across changes (issue 12: the first request after a change) ----------
+
+
+def grouped(queries) -> list[str]:
+    return [q["sql"] for q in queries if "GROUP BY" in q["sql"]]
+
+
+def by_course() -> dict:
+    return {r["course_code"]: r for r in completions("course", cached=True)}
+
+
+def k3_done(run_import):
+    rep = run_import("completions", ["course_id", "user_email", "completion_date"],
+                     [["K3", "c2@example.com", "2024-03-01"]])  # fmt: skip
+    assert rep.counts["rejected"] == 0
+    return rep
+
+
+def test_after_a_journalled_change_only_the_courses_it_touched_are_counted_again(
+    school, run_import
+):
+    before = by_course()
+    assert before["K3"]["completed"] == 0
+    k3_done(run_import)
+    k3 = Course.objects.get(code="K3")
+    with CaptureQueriesContext(connection) as q:
+        after = by_course()
+    sql = grouped(q.captured_queries)
+    assert len(sql) == 1 and f"IN ({k3.pk})" in sql[0]  # K3's cells alone
+    assert after["K3"]["completed"] == 1 and after["K3"]["assigned"] == 2
+    assert {k: v for k, v in after.items() if k != "K3"} == {
+        k: v for k, v in before.items() if k != "K3"
+    }
+    # The same figures as a grid computed from nothing.
+    cache.forget()
+    assert by_course() == after
+
+
+def test_an_undo_counts_its_courses_again_too(school, run_import):
+    by_course()
+    rep = k3_done(run_import)
+    assert by_course()["K3"]["completed"] == 1
+    from registrar.journal.undo import undo
+
+    undo(rep.operation.pk)
+    k3 = by_course()["K3"]
+    assert {k: k3[k] for k in BY_COURSE["K3"]} == BY_COURSE["K3"]
+
+
+def test_a_learner_moved_to_another_organisation_counts_the_whole_grid_again(school, run_import):
+    by_course()
+    h = ["user_lname", "user_fname", "user_login", "org_extid"]
+    run_import("users", h, [["A1", "Test", "a1", "US"]])
+    with CaptureQueriesContext(connection) as q:
+        by_organisation = {r["org_extid"]: r for r in completions("organisation", cached=True)}
+    assert grouped(q.captured_queries) and "IN (" not in grouped(q.captured_queries)[0]
+    assert by_organisation["US"]["assigned"] == BY_ORGANISATION["US"]["assigned"] + 2
+
+
+def test_rows_written_outside_the_journal_count_the_whole_grid_again(school):
+    by_course()
+    CourseAssignment.objects.create(user=school.a1, course=Course.objects.get(code="K3"))
+    with CaptureQueriesContext(connection) as q:
+        assert by_course()["K3"]["assigned"] == 2
+    assert grouped(q.captured_queries) and "IN (" not in grouped(q.captured_queries)[0]

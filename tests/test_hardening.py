@@ -493,3 +493,35 @@ def test_a_misspelt_password_column_never_reaches_the_files(tmp_path, db):
     for name in (rep.results_path, rep.rejects_path, rep.log_path):
         text = Path(name).read_text(encoding="utf-8-sig")
         assert "Clear-Text-1" not in text and "Clear-2" not in text
+
+
+@postgres_race
+@pytest.mark.django_db(transaction=True)
+def test_item16_two_actions_on_the_same_users_at_once_keep_both_changes(settings):
+    """Issue 11: the race tests of imports, for two bulk actions writing the same users: the
+    second waits for the first's row locks, plans again on what it committed, and the undo of
+    the first then leaves the rows the second changed since (conflicts)."""
+    from registrar.bulk.selection import Selection
+
+    for login in ("alice", "bob", "carol"):
+        f.user(login)
+    both = {"ids": ["alice", "bob"]}
+
+    def act(name: str, params: dict) -> engine.Request:
+        return engine.Request(name, selection=Selection.from_json("users", both), params=params)
+
+    settings.REGISTRAR_BATCH_SIZE = 1
+    first = Paused(act("users.modify-values", {"udtf1": "first"})).start()
+    first.release_later()
+    second = engine.run(act("users.set-manager", {"manager": "carol"}))  # waits, plans again
+    first_report = first.join()
+    assert first_report.counts["updated"] == second.counts["updated"] == 2
+    carol = User.objects.get(login="carol")
+    for u in User.objects.filter(login__in=("alice", "bob")):
+        assert (u.custom1, u.manager_id, u.op) == ("first", carol.pk, second.operation.pk)
+    op, conflicts = undo(first_report.operation.pk)
+    assert {c["label"] for c in conflicts} == {"alice", "bob"}  # changed since: left as they are
+    undo(second.operation.pk)
+    assert set(
+        User.objects.filter(login__in=("alice", "bob")).values_list("custom1", "manager_id")
+    ) == {("first", None)}

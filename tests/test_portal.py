@@ -264,7 +264,7 @@ def test_upload_goes_to_its_first_row_preview(world):
     html = text(r)
     preview = html[html.index('data-testid="preview"') :]
     assert "<td>SAFE-101</td>" in preview and "<td>eve@example.com</td>" in preview
-    assert "How row 2 is read" in html
+    assert "How rows 2 to 4 are read" in html  # every row of a short file (issue 14, item 5)
     assert "Missing columns" not in html and "Unknown columns" not in html
     assert 'name="action" value="verify"' in html and 'name="action" value="run"' in html
     assert '<option value="ACME-EU">' in html  # the scoped admin's organisation
@@ -387,12 +387,14 @@ def test_all_or_nothing_writes_nothing_when_a_row_is_rejected(world):
     assert "Aborted" in text(c.get(f"/jobs/{job.pk}/"))
 
 
-def test_unusable_file_fails_the_job_and_the_page_says_why(world):
+def test_a_file_the_import_would_refuse_starts_no_job_and_the_page_says_why(world):
+    """Issue 14, item 5: a run posted for a refused file no longer ends on a failed job."""
     c = signed_in("admin")
-    job = start(c, "run", body=MISSING_COLUMN)
-    assert job.status == "failed"
-    html = text(c.get(f"/jobs/{job.pk}/"))
-    assert 'data-status="failed"' in html and "missing_column" in html and "user_email" in html
+    up = uploaded(c, MISSING_COLUMN)
+    r = c.post(f"/uploads/{up.pk}/", {**DEFAULT_OPTIONS, "action": "run"})
+    assert r.status_code == 400 and not Job.objects.exists()
+    html = text(r)
+    assert 'data-testid="refused"' in html and "missing_column" in html and "user_email" in html
 
 
 def test_scoped_admins_import_is_confined_to_their_organisation(world):

@@ -516,3 +516,4 @@ def undo_operation(request, op_id: int, body: UndoIn):
 
 api.add_router("/reports", "registrar.api.reports.router")  # issue 12: completion reports
 api.add_router("/exports", "registrar.api.exports.router")  # issue 12: the export assistant
+api.add_router("/merge", "registrar.api.merge.router")  # issue 13: merge users, transfer progress

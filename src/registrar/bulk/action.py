@@ -11,10 +11,16 @@ from registrar.core.errors import FileError
 from . import params as P
 from .kind import Row, Step
 
-TARGETS = ("users", "courses", "curricula")
+TARGETS = ("users", "courses", "curricula", "statistics")
 # What a selected item of each target is named by in the results file.
 ITEM_COLUMN = {"users": "user_login", "courses": "code", "curricula": "code"}
-OBJECT_COLUMN = {"course": "course_code", "curriculum": "curriculum_code", "list": "list"}
+OBJECT_COLUMN = {
+    "course": "course_code",
+    "curriculum": "curriculum_code",
+    "list": "list",
+    "user": "user_login",  # a course action on selected users (courses.assign-users)
+    "lesson": "lesson_code",  # statistics.set
+}
 
 
 @dataclass
@@ -48,6 +54,11 @@ class Action(Step):
     mail_fields: tuple[str, ...] = ()  # the template fields the action fills (with mail_template)
     examples: list[dict] = []  # parameter sets that run on the demo data (docs, contract tests)
     example_selection: dict | None = None  # the selection they run on (JSON form), if not any
+
+    def own_selection(self, values: dict):
+        """The selection the parameters name, for an action with none of its own (statistics:
+        the user given); None: the selection given with the action."""
+        return None
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)

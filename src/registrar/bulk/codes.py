@@ -376,7 +376,7 @@ code(
 )
 code("no_progress", SKIP, _("User {value!r} has no progress to transfer"))
 code("same_content", ERROR, _("{value!r} is both the content to transfer from and to"))
-code("members_assigned", WARNING, _("{count} members of list {value!r} assigned"))
+code("members_assigned", WARNING, _("{count} of the members of list {value!r} assigned"))
 
 # How to fix a row that got each code (docs/codes.md is generated from this table).
 FIX = {

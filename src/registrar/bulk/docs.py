@@ -159,11 +159,21 @@ def _actions_md() -> str:
             out += [
                 "",
                 "```",
-                f"registrar act {a.target} {a.verb} --where org:in:ACME-EU "
-                f"--params '{json.dumps(ex, ensure_ascii=False)}'",
+                f"registrar act {a.target} {a.verb} "
+                + _example_selection(a)
+                + f"--params '{json.dumps(ex, ensure_ascii=False)}'",
                 "```",
             ]
     return "\n".join(out) + "\n"
+
+
+def _example_selection(a) -> str:
+    """The command line's selection for an action's examples: its own ids, else an org (none
+    for statistics.set, which names its user, course and lesson)."""
+    if a.target == "statistics":
+        return ""
+    ids = (a.example_selection or {}).get("ids")
+    return f"--ids {','.join(ids)} " if ids else "--where org:in:ACME-EU "
 
 
 def _options(options) -> list[str]:

@@ -501,9 +501,14 @@ def _process(step: Step, ctx: Context, rows: list[Row], source, rep: Reporter) -
         for _ in range(CONCURRENT_RETRIES):
             if e is None or not writes.is_concurrent(e):
                 break
-            # Another operation changed rows this batch read: plan it again on what is there now.
+            # Another operation changed rows this batch read: plan it again on what is there now
+            # (a selection's items are read again too: they carry the values planned on).
             log.info("%s: a batch met a concurrent change (%s); planning it again", step.name, e)
             _reset(live, pre)
+            refresh = getattr(source, "refresh", None)
+            if refresh is not None:
+                live = refresh(live, ctx)
+                pre = {id(r): list(r.issues) for r in live if r.issues}
             e = _attempt(step, ctx, live)
         if e is not None:
             _recover(step, ctx, live, pre, e)

@@ -7,8 +7,9 @@ from .action import Action
 from .actions import ACTIONS
 from .imports import KINDS
 from .kind import ImportKind, Step
+from .moves import MOVES  # merge and transfer: steps with a small source of their own
 
-STEPS: dict[str, Step] = {**KINDS, **ACTIONS}
+STEPS: dict[str, Step] = {**KINDS, **ACTIONS, **MOVES}
 
 
 def get_step(name: str) -> Step:

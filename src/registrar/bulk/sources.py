@@ -139,57 +139,11 @@ def open_input(
     return table, mapping
 
 
-def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None) -> dict:
-    """How the first data row is read, column by column, before anything runs (SPEC §2.2)."""
-    from .registry import get_kind
+def preview(kind_name: str, path: str, raw_options: dict[str, str] | None = None, **kw) -> dict:
+    """How the first rows are read, column by column, before anything runs (SPEC §2.2)."""
+    from .preview import preview as read
 
-    kind = get_kind(kind_name)
-    options = parse_options(kind, raw_options or {})
-    kind.check_options(options)
-    table, mapping = open_input(path, kind, options, allow_missing=True)
-    try:
-        first = next(iter(table.rows()), None)
-    finally:
-        table.close()
-    if first is None:
-        raise FileError("empty_file")
-    number, cells = first
-    columns = []
-    suggested: list[str] = []  # date orders that would read the dates refused (invalid_date)
-    for c in kind.columns:
-        pos = mapping.positions.get(c.name)
-        raw = cells[pos] if pos is not None and pos < len(cells) else ""
-        entry = {
-            "column": c.name,
-            "header": mapping.headers[pos] if pos is not None else None,
-            "value": "••••••" if c.secret and raw else raw,
-            "required": c.required,
-        }
-        if pos is None:
-            entry["status"] = "missing_column" if c.name in mapping.missing else "absent"
-        elif not raw:
-            entry["status"] = "missing_value" if c.required else "empty"
-        else:
-            try:
-                with parsers.date_order(options["date_order"]):
-                    v = c.parse(raw)
-                entry["status"], entry["parsed"] = "ok", "••••••" if c.secret else str(v)
-            except CellError as e:
-                entry["status"] = e.code
-                suggested += e.params.get("suggest", "").split()
-        columns.append(entry)
-    return {
-        "kind": kind.name,
-        "row": number,
-        "columns": columns,
-        "unknown_columns": mapping.unknown,
-        "missing_columns": mapping.missing,
-        "format": table.format,
-        "delimiter": table.delimiter,
-        "encoding": table.encoding,
-        "date_order": options["date_order"],
-        "date_order_suggested": list(dict.fromkeys(suggested)),
-    }
+    return read(kind_name, path, raw_options, **kw)
 
 
 class FileSource:
@@ -243,6 +197,10 @@ class FileSource:
 
     def empty(self) -> FileError:
         return FileError("empty_file")
+
+    def refresh(self, rows: list[Row], ctx) -> list[Row]:
+        """Nothing to read again: the kind's resolve reads the database afresh each attempt."""
+        return rows
 
     def prepare(self, rows: list[Row], ctx) -> None:
         """Parse each cell to a typed value or a code; reject keys seen earlier in the file."""
@@ -326,8 +284,9 @@ class SelectionSource:
         self.action = action
         self.raw_params = raw_params or {}
         self.options = action.parse_params(self.raw_params)
-        self.selection = selection or Selection(target=action.target)
-        if self.selection.target != action.target:
+        own = action.own_selection(self.options)  # statistics.set: the user its `user` names
+        self.selection = own or selection or Selection(target=action.target)
+        if own is None and self.selection.target != action.target:
             raise FileError(
                 "invalid_parameter",
                 key="selection",
@@ -339,7 +298,7 @@ class SelectionSource:
         self.objects = action.objects(self.options)
         if not self.ids and not self.missing:
             raise FileError("empty_selection", target=action.target)
-        self.headers = [ITEM_COLUMN[action.target]]
+        self.headers = [ITEM_COLUMN[self.selection.target]]
         if action.per:
             self.headers.append(OBJECT_COLUMN[action.per_type])
         self.total = (len(self.ids) + len(self.missing)) * len(self.objects)
@@ -384,7 +343,8 @@ class SelectionSource:
     def prepare(self, rows: list[Row], ctx) -> None:
         """Load the batch's items (one query), name each row, check scope and learners."""
         action = self.action
-        type_ = ITEM_TYPE[action.target]
+        target = self.selection.target
+        type_ = ITEM_TYPE[target]
         rule = references.RULES[type_]
         ids = {r.values["id"] for r in rows if "id" in r.values}
         fields = dict.fromkeys((*rule.fields, *action.item_fields))
@@ -394,18 +354,26 @@ class SelectionSource:
             v, obj = r.values, r.values["object"]
             extra = [action.object_label(obj)] if obj else []
             if "missing" in v:
-                r.reject(MISSING[action.target], column=key, value=v["missing"])
+                r.reject(MISSING[target], column=key, value=v["missing"])
                 continue
             item = items.get(v["id"])
             if item is None:  # deleted since the selection was resolved
                 r.cells = [str(v["id"]), *extra]
-                r.reject(MISSING[action.target], column=key, value=str(v["id"]))
+                r.reject(MISSING[target], column=key, value=str(v["id"]))
                 continue
             r.cells = [item[key], *extra]
             v["item"] = item
             v[type_] = item
             if type_ == "user":
                 checks.usable(r, item, item["login"], ctx, learning=action.learners)
+
+    def refresh(self, rows: list[Row], ctx) -> list[Row]:
+        """The batch's items read again (another operation changed them meanwhile): the rows
+        still to plan (an item deleted since is rejected)."""
+        for r in rows:
+            r.result, r.data, r.issues = None, {}, []
+        self.prepare(rows, ctx)
+        return [r for r in rows if r.result is None]
 
     def close(self) -> None:
         pass

@@ -105,7 +105,8 @@ def add_memberships(
     """Add users to lists: (list id, user id) pairs, each entering at `entered_at`. A pair already
     a member is left as it is (its entry date kept); returns the pairs added. One query for the
     members already there (none when `planned`: the caller read them in this transaction to
-    plan its rows), one journalled insert."""
+    plan its rows), one journalled insert. The lists' access properties that assign members
+    assign the users added (learning.list_access)."""
     pairs = list(dict.fromkeys(pairs))
     if not planned:
         have = lookups.exact_pairs(ListMember, "user_list_id", "user_id", pairs)
@@ -115,6 +116,11 @@ def add_memberships(
         [{"user_list_id": lst, "user_id": uid, "entered_at": entered_at} for lst, uid in pairs],
         op,
     )
+    # The lists' access properties that assign their members assign these now (SPEC §5): here,
+    # so that every path adding members (imports, actions) keeps the rule.
+    from registrar.learning import list_access
+
+    list_access.members_entered(op, [(lst, uid, entered_at) for lst, uid in pairs])
     return pairs
 
 

@@ -75,12 +75,14 @@ def upload_gone(upload: Upload) -> str:
     return _("The uploaded file was deleted on %(when)s: upload it again.") % {"when": when}
 
 
-def preview(upload: Upload, options: dict | None = None) -> dict:
-    """How the upload's first data row is read (engine.preview), or the file's error."""
+def preview(upload: Upload, options: dict | None = None, count: bool = True) -> dict:
+    """How the upload's first data rows are read and how many it holds (engine.preview; not
+    counted unless `count`), or the file's error."""
     if upload.purged_at:
         return {"error": {"code": "unreadable_file", "message": upload_gone(upload)}}
     try:
-        return engine.preview(upload.kind, upload.path, options or {})
+        options = {k: option_text(v) for k, v in (options or {}).items()}
+        return engine.preview(upload.kind, upload.path, options, count=count)
     except FileError as e:
         return {"error": {"code": e.code, "message": CODES[e.code].format(**e.params)}}
 
@@ -130,8 +132,8 @@ def check_action(name: str, selection: dict | None, params: dict | None, scope: 
 
     action = engine.get_step(name)
     try:
-        action.parse_params(params or {})
-        sel = Selection.from_json(action.target, selection or {})
+        parsed = action.parse_params(params or {})
+        sel = action.own_selection(parsed) or Selection.from_json(action.target, selection or {})
         check(sel)
     except FileError as e:
         raise Refused(f"{e.code}: {CODES[e.code].format(**e.params)}") from None

@@ -368,6 +368,8 @@ def _guard(model, items: list, before_of, row_of, own: int, names: set[str] = fr
     keeps a write from overwriting a change committed since the caller read the row. Returns
     the locked rows' current values; raises ConcurrentChange when any row changed or went,
     before anything is written."""
+    if not any(f.attname == "op" for f in model._meta.concrete_fields):
+        return {}  # a link table without `op` (a course's audiences): no change to compare
     for item in items:
         if "op" not in before_of(item):
             raise ValueError(

@@ -2,8 +2,10 @@
 
 A user has access to a course, curriculum or programme when assigned to it, directly or through a
 curriculum or programme that contains it; or when it is published (and not disabled) and has no
-audience or shares an audience with the user. Each function runs one query per table it reads for
-the whole set of pairs (chunked under the database's parameter limit), never one per pair.
+audience or shares an audience with the user; or through a list access property (list_access),
+which may also restrict the content to its list's members. Each function runs one query per
+table it reads for the whole set of pairs (chunked under the database's parameter limit), never
+one per pair.
 """
 
 from collections import defaultdict
@@ -19,6 +21,7 @@ from registrar.catalogue.models import (
 from registrar.core import lookups
 from registrar.directory.models import UserAudience
 
+from . import list_access
 from .models import CourseAssignment, CurriculumAssignment, ProgrammeAssignment
 
 Pair = tuple[int, int]  # (user id, content id)
@@ -107,13 +110,17 @@ def open_access(kind: str, pairs: Iterable[Pair]) -> set[Pair]:
     open_ids = {i for i, c in contents.items() if c["published"] and not c["disabled"]}
     if not open_ids:
         return set()
+    # A list access property opens the content to its list's members; one that restricts it
+    # closes it to everyone else (list_access; one query when the contents have none).
+    restricted, opened = list_access.visibility(kind, {(u, c) for u, c in pairs if c in open_ids})
+    open_ids -= restricted
     through = model._meta.get_field("audiences").remote_field.through
     own = f"{kind}_id"
     audiences: dict[int, set[int]] = defaultdict(set)
     for part in lookups.chunks(open_ids):
         for c, a in through.objects.filter(**{f"{own}__in": part}).values_list(own, "audience_id"):
             audiences[c].add(a)
-    granted = {(u, c) for u, c in pairs if c in open_ids and not audiences.get(c)}
+    granted = opened | {(u, c) for u, c in pairs if c in open_ids and not audiences.get(c)}
     rest = [(u, c) for u, c in pairs if c in open_ids and audiences.get(c)]
     if not rest:
         return granted

@@ -331,3 +331,69 @@ class ExternalTraining(Journalled):
     provider = models.CharField(max_length=150, blank=True, default="")
     duration = models.CharField(max_length=50, blank=True, default="")
     modality = models.CharField(max_length=100, blank=True, default="")
+
+
+class AccessProperty(Journalled):
+    """A list access property (SPEC §5): the members of `user_list` may see the course or the
+    curriculum (only they, when `restrict`); with `assign_members`, each member is assigned to it
+    as they enter the list, with `option` and fixed dates or delays from their entry date."""
+
+    course = models.ForeignKey(
+        "catalogue.Course",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="access_properties",
+    )
+    curriculum = models.ForeignKey(
+        "catalogue.Curriculum",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="access_properties",
+    )
+    user_list = models.ForeignKey(
+        "directory.UserList", on_delete=models.CASCADE, related_name="access_properties"
+    )
+    restrict = models.BooleanField(default=True)
+    assign_members = models.BooleanField(default=False)
+    option = models.CharField(max_length=12, choices=Option.choices, default=Option.FREE)
+    start_date = models.DateField(null=True, blank=True)
+    target_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True)
+    start_delay_days = models.PositiveIntegerField(null=True, blank=True)
+    target_delay_days = models.PositiveIntegerField(null=True, blank=True)
+    end_delay_days = models.PositiveIntegerField(null=True, blank=True)
+    effective_now = models.BooleanField(default=True)
+    apply_to_courses = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name_plural = "access properties"
+        constraints = [
+            models.UniqueConstraint(fields=["course", "user_list"], name="uniq_course_access"),
+            models.UniqueConstraint(
+                fields=["curriculum", "user_list"], name="uniq_curriculum_access"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(course__isnull=False, curriculum__isnull=True)
+                | models.Q(course__isnull=True, curriculum__isnull=False),
+                name="access_property_one_content",
+            ),
+        ]
+
+
+class AccessEntry(Journalled):
+    """A member of a dynamic list that an access property has seen enter it (the criteria
+    evaluated): assigned then, never again while the entry stays."""
+
+    access_property = models.ForeignKey(
+        AccessProperty, on_delete=models.CASCADE, related_name="entries"
+    )
+    user = models.ForeignKey("directory.User", on_delete=models.CASCADE, related_name="+")
+    entered_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "access entries"
+        constraints = [
+            models.UniqueConstraint(fields=["access_property", "user"], name="uniq_access_entry")
+        ]

@@ -22,7 +22,10 @@ TARGET_TITLES = {
     "users": gettext_lazy("Users"),
     "courses": gettext_lazy("Courses"),
     "curricula": gettext_lazy("Curricula"),
+    "statistics": gettext_lazy("Statistics"),
 }
+# Assistants whose action names its one item in its parameters (statistics.set: the user).
+NO_SELECTION = ("statistics",)
 CRITERIA_ROWS = 3
 
 
@@ -90,6 +93,8 @@ def select(request, target):
     actions = access.actions_for(request.user, target)
     if not actions:
         raise service.Refused(_("Your roles do not let you act on %(t)s.") % {"t": target}, 403)
+    if target in NO_SELECTION:
+        return redirect("portal:assistant_params", target=target, verb=actions[0].verb)
     scope = access.scope_for(request.user, actions[0], request.GET.get("scope", ""))
     given = "go" in request.GET
     obj = _selection_from_form(target, request.GET) if given else {}
@@ -168,7 +173,8 @@ def parameters(request, target, verb):
     error = ""
     count = None
     try:
-        count, _first = preview(_checked(target, obj), access.scope_ids(scope), limit=0)
+        if target not in NO_SELECTION:
+            count, _first = preview(_checked(target, obj), access.scope_ids(scope), limit=0)
     except FileError as e:
         error = _error(e)
     if request.method == "POST" and not error:

@@ -7,11 +7,13 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from registrar.catalogue.models import Category, ClassroomSession, Course, Folder, Lesson
 from registrar.directory.models import User
+from registrar.jobs import access
 from registrar.jobs.service import Refused
 from registrar.learning import models as lm
 
@@ -19,6 +21,21 @@ from . import browse
 from .views import guarded
 
 YES_NO = ("yes", "no")
+ACT_CODES_MAX = 200  # course codes an "act on these" link may carry (the assistant's page is a GET)
+
+
+def act_link(viewer, count: int, codes) -> tuple[str, str]:
+    """The course assistant's selection page with this list's courses filled in (by code, so
+    the same courses are selected whatever the filters), or a note when the list is too long."""
+    if not access.actions_for(viewer, "courses"):
+        return "", ""
+    if count > ACT_CODES_MAX:
+        return "", _(
+            "To act on these courses, narrow the list to at most %(n)s, or select them with the "
+            "assistant's criteria."
+        ) % {"n": ACT_CODES_MAX}
+    params = [("go", "1"), ("ids", "\n".join(codes())), ("include_disabled", "on")]
+    return reverse("portal:assistant_select", args=["courses"]) + "?" + urlencode(params), ""
 
 
 def _catalogue_viewer(user) -> set[int] | None | bool:
@@ -99,10 +116,19 @@ def courses(request):
     for r in rows:
         r["lessons"] = lessons.get(r["id"], 0)
     keep = {k: v for k, v in f.items() if v and not (k == "disabled" and v == "exclude")}
+    act_url, act_note = ("", "")
+    if count:
+        act_url, act_note = act_link(
+            request.user,
+            count,
+            lambda: qs.order_by("code").values_list("code", flat=True)[:ACT_CODES_MAX],
+        )
     return render(
         request,
         "portal/courses.html",
         {
+            "act_url": act_url,
+            "act_note": act_note,
             "f": f,
             "rows": rows,
             "pager": pager,

@@ -70,3 +70,12 @@ urlpatterns += [
     path("language/", preferences.switch_language, name="language"),
     path("settings/", preferences.settings_page, name="settings"),
 ]
+
+# Merge two users and transfer progress (issue 13, items 3 and 4).
+from . import merge as merge_views  # noqa: E402
+
+urlpatterns += [
+    path("merge/", merge_views.merge_page, name="merge"),
+    path("merge/transfer/", merge_views.transfer_page, name="transfer"),
+    path("merge/jobs/<uuid:job_id>/", merge_views.merge_job, name="merge_job"),
+]

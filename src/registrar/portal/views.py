@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from registrar.bulk import engine, registry
 from registrar.bulk.docs import kind_reference, option_default, template_file
+from registrar.bulk.preview import CSV_ONLY
 from registrar.directory import permissions
 from registrar.jobs import access, messages, retention, service, supervision
 from registrar.jobs.models import Job
@@ -36,6 +37,8 @@ RESULT_HEADINGS = {
     "code": gettext_lazy("Code"),
     "course_code": gettext_lazy("Course"),
     "curriculum_code": gettext_lazy("Curriculum"),
+    "list": gettext_lazy("List"),
+    "lesson_code": gettext_lazy("Lesson"),  # statistics.set
     "result": gettext_lazy("Result"),
     "codes": gettext_lazy("Codes"),
     "message": gettext_lazy("Message"),
@@ -158,23 +161,33 @@ def _scope_choices(user, k) -> list[dict]:
 @guarded
 @require_http_methods(["GET", "POST"])
 def upload(request, upload_id):
+    """The preview of an upload and its options; "Check again" previews with the options
+    posted; Verify and Import start the job, never for a file the import would refuse."""
     up = access.upload_for(request.user, upload_id)
     k = access.kind_for(request.user, up.kind)
     values = {}
+    preview = None
     if request.method == "POST":
         values = _posted_options(request, k)
-        scope = access.scope_for(request.user, k, request.POST.get("scope", "").strip())
-        verify = request.POST.get("action") != "run"
-        job = service.start_import(
-            request.user,
-            up,
-            values,
-            verify_only=verify,
-            all_or_nothing=bool(request.POST.get("all_or_nothing")),
-            scope=scope,
-        )
-        return redirect("portal:job", job_id=job.pk)
-    preview = service.preview(up)
+        action = request.POST.get("action")
+        if action != "preview":
+            preview = service.preview(up, values, count=False)
+        if action in ("verify", "run") and not preview.get("error") and not preview["refused"]:
+            scope = access.scope_for(request.user, k, request.POST.get("scope", "").strip())
+            job = service.start_import(
+                request.user,
+                up,
+                values,
+                verify_only=action != "run",
+                all_or_nothing=bool(request.POST.get("all_or_nothing")),
+                scope=scope,
+            )
+            return redirect("portal:job", job_id=job.pk)
+    if preview is None or "error" not in preview:
+        preview = service.preview(up, values)
+    fields = _option_fields(k, values)
+    if preview.get("format", "csv") != "csv":  # a spreadsheet has no separator nor encoding
+        fields = [f for f in fields if f["name"] not in CSV_ONLY]
     return render(
         request,
         "portal/upload.html",
@@ -182,11 +195,12 @@ def upload(request, upload_id):
             "upload": up,
             "kind": k,
             "preview": preview,
-            "fields": _option_fields(k, values),
+            "fields": fields,
             "scopes": _scope_choices(request.user, k),
             "whole_platform": not _scope_choices(request.user, k),
             "nav": "imports",
         },
+        status=400 if request.POST.get("action") in ("verify", "run") else 200,  # refused
     )
 
 

@@ -227,12 +227,19 @@ def _full_join() -> bool:
     return sqlite3.sqlite_version_info >= (3, 39)
 
 
-def _pairs_sql(level: str) -> list[str]:
+def _pairs_sql(level: str, only: set[int] | None = None) -> list[str]:
     """The pairs of `level`, as one or two plain SELECTs (which both databases fold into the
-    grouped query around them instead of materialising them)."""
+    grouped query around them instead of materialising them); `only`: of those items alone
+    (read through the item's index)."""
     assignments, records, item = TABLES[level]
     legacy = ", r.legacy AS legacy" if level == "course" else ""
     names = {"item": item, "assignments": _t(assignments), "records": _t(records)}
+    if only is not None:
+        ids = ", ".join(str(int(i)) for i in sorted(only))
+        return [
+            ASSIGNED.format(legacy=legacy, **names) + f" WHERE a.{item} IN ({ids})",
+            UNASSIGNED.format(legacy=legacy, **names) + f" AND r.{item} IN ({ids})",
+        ]
     parts = (FULL,) if _full_join() else (ASSIGNED, UNASSIGNED)
     return [part.format(legacy=legacy, **names) for part in parts]
 
@@ -371,16 +378,17 @@ def _items(level: str, r: Resolved) -> set[int] | None:
     return out
 
 
-def _grid(level: str, f: Filters, today: date) -> list[tuple]:
+def _grid(level: str, f: Filters, today: date, only: set[int] | None = None) -> list[tuple]:
     """The one grouped query of a report: over the (learner, item) pairs of `level` (course,
     curriculum, programme), per item and learner's organisation, (item id, item code,
     organisation id, assigned, not started, in progress, completed, overdue). Each part of the
     pairs is aggregated on its own (a scan with index look-ups, nothing materialised) and the
     parts' sums added. The organisation, course and curriculum filters then select cells of
-    this grid, so that one grid serves every scope (registrar.reports.cache keeps it)."""
+    this grid, so that one grid serves every scope (registrar.reports.cache keeps it).
+    `only`: the cells of those items alone (the cache's update after a change)."""
     parts, params = [], []
     item = "p.item_id + 0" if connection.vendor == "sqlite" else "p.item_id"
-    for pairs in _pairs_sql(level):
+    for pairs in _pairs_sql(level, only):
         status = "p.status"
         params.append(connection.ops.adapt_datefield_value(today))  # in placeholder order
         if level in ("curriculum", "programme"):
@@ -467,7 +475,13 @@ def completions(
 
     key = (level, today.isoformat(), r.filters.accreditation, r.filters.include_disabled)
     key += (r.filters.since, r.filters.until)
-    grid = lambda: cache.kept(key, lambda: _grid(level, r.filters, today))  # noqa: E731
+    if level == "course":  # kept across changes: the courses changed since are counted again
+
+        def grid():
+            return cache.kept_grid(key, lambda only=None: _grid(level, r.filters, today, only))
+
+    else:
+        grid = lambda: cache.kept(key, lambda: _grid(level, r.filters, today))  # noqa: E731
     chosen = (by, r.org_id, _sorted(r.orgs), _sorted(items))
     return [dict(row) for row in cache.kept(key + chosen, lambda: _sums(by, r, grid(), items))]
 

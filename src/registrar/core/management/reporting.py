@@ -171,18 +171,25 @@ def print_preview(stdout, p: dict, path: str) -> None:
         fmt.append(f"date_order={p['date_order']}")
     rows = p.get("rows") or ([p["row"]] if p.get("row") else [])
     first = f"row {rows[0]}" if len(rows) == 1 else f"rows {rows[0]}-{rows[-1]}" if rows else ""
+    total = p.get("total_rows")  # counted by streaming the file (issue 14, item 5)
+    if total is not None:
+        about = "" if p.get("total_exact") else "about "
+        first += f" of {about}{total:,} data row{'s' if total != 1 else ''}"
     stdout.write(f"{p['kind']} import of {path}: {first} ({', '.join(fmt)})")
     table = [("column", "header in the file", "value", "read as", "status")]
     for c in p["columns"]:
         values = c.get("values")
         value = " | ".join(str(v) for v in values) if values else str(c.get("value") or "")
+        cells = c.get("cells") or [c]  # each row's reading (several rows), else the first's
         table.append(
             (
                 c["column"] + ("*" if c.get("required") else ""),
                 c.get("header") or "-",
                 _cut(value),
-                _cut(str(c.get("parsed") or "")),
-                STATUS_WORDS.get(c.get("status"), c.get("status") or ""),
+                _cut(" | ".join(x.get("parsed", "") for x in cells)),
+                " | ".join(
+                    dict.fromkeys(STATUS_WORDS.get(x["status"], x["status"]) for x in cells)
+                ),
             )
         )
     widths = [max(len(r[i]) for r in table) for i in range(5)]

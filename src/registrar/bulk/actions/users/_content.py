@@ -102,8 +102,16 @@ class ContentAssignment(Action):
                 detail=": dates must follow start_date ≤ target_date ≤ end_date",
             )
 
+    def user_of(self, r) -> dict:
+        """The row's user (a course action on selected users overrides the two)."""
+        return r.values["user"]
+
+    def content_of(self, r) -> dict:
+        """The row's course or curriculum."""
+        return r.values["object"]
+
     def resolve(self, rows, ctx):
-        pairs = {(r.values["user"]["id"], r.values["object"]["id"]) for r in rows}
+        pairs = {(self.user_of(r)["id"], self.content_of(r)["id"]) for r in rows}
         model = assignments.MODELS[self.what]
         existing = lookups.exact_pairs(
             model, "user_id", f"{self.what}_id", pairs, *self.fields(), "op"
@@ -117,8 +125,10 @@ class ContentAssignment(Action):
         wanted = self.wanted(ctx.options)
         now = ctx.state.setdefault("assigned_at", timezone.now())
         for r in rows:
-            obj = r.values["object"]
-            pair = (r.values["user"]["id"], obj["id"])
+            if r.result is not None:  # rejected before (a course action's users)
+                continue
+            obj = self.content_of(r)
+            pair = (self.user_of(r)["id"], obj["id"])
             existing = refs["existing"].get(pair)
             if not self.modify:
                 if existing is not None:
@@ -170,11 +180,11 @@ class ContentAssignment(Action):
         """The curriculum's option and dates carried to its courses: new course assignments
         where there are none, existing ones set to them (SPEC §5 propagate_to_courses)."""
         carried = {f: ctx.options[f] for f in ("option", *DATES) if f in ctx.options}
-        by_curriculum = progress.courses_of_curricula({r.values["object"]["id"] for r in rows})
+        by_curriculum = progress.courses_of_curricula({self.content_of(r)["id"] for r in rows})
         targets = {
-            (r.values["user"]["id"], c): r.number
+            (self.user_of(r)["id"], c): r.number
             for r in rows
-            for c in by_curriculum.get(r.values["object"]["id"], ())
+            for c in by_curriculum.get(self.content_of(r)["id"], ())
         }
         existing = lookups.exact_pairs(
             assignments.MODELS["course"],

@@ -6,7 +6,6 @@ import json
 import os
 import time
 from collections.abc import Callable
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -361,23 +360,10 @@ def rows(p):
             yield chunk
 
 
-@contextmanager
 def _temp_on_disk():
     """SQLite's sort and the pairs it materialises in temporary files, not in memory (the
-    connection's temp_store=MEMORY would hold the whole result there); put back afterwards.
-    SQLite allows the change outside a transaction only (a test's: left as it is)."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
-        yield
-        return
-    with connection.cursor() as cur:
-        cur.execute("PRAGMA temp_store")
-        before = cur.fetchone()[0]
-        cur.execute("PRAGMA temp_store=FILE")
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            cur.execute(f"PRAGMA temp_store={int(before)}")
+    connection's temp_store=MEMORY would hold the whole result there); put back afterwards."""
+    return service.sqlite_pragma("temp_store", "FILE")
 
 
 def run(

@@ -37,23 +37,29 @@ def start_operation(kind: str, name: str, actor=None, **fields) -> Operation:
 
 
 @contextmanager
-def durable():
-    """SQLite: the operation's commit is on disk when it returns (synchronous=FULL; WAL's NORMAL
-    may lose the last commits to a power cut). One big transaction pays one more sync, which
-    the benchmarks do not see; the portal's small writes keep NORMAL. Put back afterwards.
-    SQLite allows the change outside a transaction only (a test's: left as it is)."""
+def sqlite_pragma(name: str, value: str):
+    """A SQLite setting changed for the block and put back after it. SQLite allows the change
+    outside a transaction only: inside one (a test's) the setting is left as it is; on
+    PostgreSQL nothing is done."""
     if connection.vendor != "sqlite" or connection.in_atomic_block:
         yield
         return
     with connection.cursor() as cur:
-        cur.execute("PRAGMA synchronous")
+        cur.execute(f"PRAGMA {name}")
         before = cur.fetchone()[0]
-        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute(f"PRAGMA {name} = {value}")
     try:
         yield
     finally:
         with connection.cursor() as cur:
-            cur.execute(f"PRAGMA synchronous = {int(before)}")
+            cur.execute(f"PRAGMA {name} = {int(before)}")
+
+
+def durable():
+    """SQLite: the operation's commit is on disk when it returns (synchronous=FULL; WAL's NORMAL
+    may lose the last commits to a power cut). One big transaction pays one more sync, which
+    the benchmarks do not see; the portal's small writes keep NORMAL."""
+    return sqlite_pragma("synchronous", "FULL")
 
 
 def busy_error(e: Exception) -> FileError | None:

@@ -539,3 +539,9 @@ def test_pages_speak_french(data):
     data.admin.save()
     html = page(signed_in("admin"), "/users/", {"q": "eve"})
     assert '<html lang="fr">' in html and "Identifiant" in html
+
+
+def test_the_selection_shows_yes_and_no_not_python_booleans(catalogue):
+    html = page(signed_in("admin"), "/assistants/courses/", {"go": "1", "ids": "SAFE-101"})
+    rows = html.split('data-testid="selection-rows"')[1].split("</table>")[0]
+    assert "<td>yes</td>" in rows and "True" not in rows and "False" not in rows

@@ -42,6 +42,18 @@ def actor(label) -> str:
 
 
 @register.filter
+def cell(value):
+    """A value of a table row as a reader reads it: yes/no in their language, nothing for none."""
+    from django.utils.translation import pgettext
+
+    if value is True:
+        return pgettext("option value", "yes")
+    if value is False:
+        return pgettext("option value", "no")
+    return "" if value is None else value
+
+
+@register.filter
 def yes_no(value) -> str:
     """An option's yes/no default in the reader's language (other values as they are)."""
     from django.utils.translation import pgettext

@@ -15,11 +15,19 @@ from datetime import datetime
 
 from django.utils import timezone
 
-from registrar.catalogue.models import CurriculumCourse, ProgrammeCurriculum
+from registrar.catalogue.models import CurriculumCourse, Lesson, ProgrammeCurriculum
 from registrar.core import lookups
 from registrar.journal import writes
 
-from .models import CourseRecord, CourseStatus, CurriculumRecord, ProgrammeRecord, Source
+from .models import (
+    CourseRecord,
+    CourseStatus,
+    CurriculumRecord,
+    LessonAttempt,
+    LessonRecord,
+    ProgrammeRecord,
+    Source,
+)
 
 LESSON_RANK = {"N": 0, "B": 1, "I": 2, "F": 3, "P": 4, "C": 5}
 COURSE_RANK = {"N": 0, "I": 2, "C": 5}
@@ -300,4 +308,75 @@ def recompute_courses(
     writes.update(CourseRecord, updates, op)
     if completed:
         roll_up({u for u, _ in completed}, {c for _, c in completed}, op)
+    return outcome
+
+
+def write_course_records(
+    new: list[dict], new_rows, updates: list[tuple[int, dict, dict, int | None]], op
+) -> list[int]:
+    """Create course records (`new`: rows with user_id, course_id and values) and change existing
+    ones (`updates`: (pk, values, before with op, user_id and course_id, input row)), then roll
+    the records now completed up to their curricula and programmes: the verb every course record
+    written directly goes through, so that no caller can forget the roll-up. Returns the new
+    records' ids."""
+    ids = writes.insert(CourseRecord, new, op, new_rows)
+    writes.update(CourseRecord, updates, op)
+    done = {
+        (x["user_id"], x["course_id"]) for x in new if x.get("status") == CourseStatus.COMPLETED
+    }
+    done.update(
+        (before["user_id"], before["course_id"])
+        for _, values, before, _ in updates
+        if values.get("status", before.get("status")) == CourseStatus.COMPLETED
+    )
+    roll_up({u for u, _ in done}, {c for _, c in done}, op)
+    return ids
+
+
+def write_lesson_records(
+    op,
+    new: list[dict],
+    new_rows,
+    updates: list[tuple[int, dict, dict, int | None]],
+    attempts: list[tuple[dict, dict, int | None]] = (),
+    gone: list[tuple[int, dict, int | None]] = (),
+    *,
+    courses: dict[int, int] | None = None,
+    source: str = Source.IMPORT,
+    lower=frozenset(),
+) -> dict[tuple[int, int], str]:
+    """Write lesson records and their attempts, then recompute the course records of the (user,
+    course) pairs they touch (recompute_courses, which rolls up): the verb every lesson record
+    goes through, so that no course record is left behind its lessons.
+
+    `new`: records to create (user_id, lesson_id and values; each is given its id). `updates`:
+    (pk, values, before with op, user_id and lesson_id, input row); one without values writes
+    nothing but its course is still recomputed (its attempts changed). `attempts`: (record, values,
+    input row) to create, the record a row of `new` or any dict with its id. `gone`: attempts to
+    delete ((pk, full snapshot, input row)). `courses`: the course of each lesson, read here
+    otherwise. `lower`: the (user, course) pairs whose course record may be taken back
+    (recompute_courses' `lower`), recomputed after the others.
+
+    Returns recompute_courses' outcome for every pair."""
+    ids = writes.insert(LessonRecord, new, op, new_rows)
+    for rec, pk in zip(new, ids, strict=True):
+        rec["id"] = pk
+    writes.delete(LessonAttempt, list(gone), op)
+    writes.update(LessonRecord, [x for x in updates if x[1]], op)
+    writes.insert(
+        LessonAttempt,
+        [{"record_id": rec["id"], **values} for rec, values, _ in attempts],
+        op,
+        [row for _, _, row in attempts],
+    )
+    touched = [(x["user_id"], x["lesson_id"]) for x in new]
+    touched += [(before["user_id"], before["lesson_id"]) for _, _, before, _ in updates]
+    if courses is None:
+        courses = {}
+        for part in lookups.chunks({lesson for _, lesson in touched}):
+            courses.update(Lesson._base_manager.filter(id__in=part).values_list("id", "course_id"))
+    pairs = {(u, courses[lesson]) for u, lesson in touched}
+    lower = set(lower)
+    outcome = recompute_courses(pairs - lower, op, source)
+    outcome.update(recompute_courses(pairs & lower, op, source, lower=True))
     return outcome

@@ -13,6 +13,7 @@ from registrar.directory.models import User, UserAudience
 from registrar.learning.models import Option as AssignmentOption
 
 from .. import checks, lookups, parsers
+from ..diff import differences
 from ..kind import UNCHANGED, Column, Option, Row
 
 DATES = ("start_date", "target_date", "end_date")  # the order they must follow
@@ -163,10 +164,6 @@ def check_dates(r: Row, values: dict, existing: bool = False) -> bool:
 def given(values: dict, fields: Iterable[str]) -> dict:
     """The row's non-empty values among `fields`: an empty cell never changes anything."""
     return {f: values[f] for f in fields if values.get(f) is not None}
-
-
-def differences(current: dict, wanted: dict) -> dict:
-    return {k: v for k, v in wanted.items() if current.get(k) != v}
 
 
 def compare(

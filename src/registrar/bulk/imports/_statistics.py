@@ -12,9 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Course
 from registrar.directory.models import User
-from registrar.journal import writes
-from registrar.learning import access
-from registrar.learning.models import CourseAssignment, Source
+from registrar.learning import access, assignments
+from registrar.learning.models import Source
 
 from .. import checks, lookups, parsers
 from ..kind import Column, Option, Row
@@ -148,4 +147,4 @@ class Statistics:
                 else now,
             }
             numbers.append(r.number)
-        writes.insert(CourseAssignment, list(new.values()), ctx.op, numbers)
+        assignments.assign("course", list(new.values()), [], ctx.op, numbers)

@@ -17,6 +17,7 @@ from registrar.catalogue.models import (
 from registrar.journal import writes
 
 from .. import lookups, parsers
+from ..diff import incoming, keeps
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
 
 MODELS = {"programme": Programme, "curriculum": Curriculum, "course": Course, "lesson": Lesson}
@@ -319,16 +320,7 @@ class Catalogue(ImportKind):
         v, t = r.values, r.values["type"]
         old = refs["existing"][t].get(v["code"])
         keep_empty = old is not None and ctx.options["update_info_if_present"]
-        new = {}
-        for col, fld in FIELDS.items():
-            if col not in ctx.present:
-                continue
-            val = v[col]
-            if val is None:
-                if keep_empty:
-                    continue
-                val = EMPTY.get(fld, "")
-            new[fld] = val
+        new = incoming(v, FIELDS, ctx.present, keep_empty, EMPTY)
         if v["uuid"] is not None:
             new["uuid"] = v["uuid"]
         if t == "lesson" and v["lesson_type"] is not None:
@@ -336,7 +328,7 @@ class Catalogue(ImportKind):
         elif t == "lesson" and old is None:  # SPEC §4.7 does not require it: a plain lesson
             new["lesson_type"] = DEFAULT_LESSON_TYPE
         for col in ("category", "folder"):
-            if col in ctx.present and not (v[col] is None and keep_empty):
+            if not keeps(col, v, ctx.present, keep_empty):
                 new[f"{col}_id"] = ("ref", col, v[col]) if v[col] is not None else None
         for n, _amount in v["credits"] or []:
             if n not in refs["credit_types"]:

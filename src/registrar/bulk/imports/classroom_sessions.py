@@ -15,6 +15,7 @@ from registrar.journal import writes
 from registrar.learning.models import Seat
 
 from .. import lookups, parsers
+from ..diff import differences, keeps
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
 
 SLOTS_FORMAT = "LESSON|START|END$LESSON|START|END"
@@ -393,7 +394,7 @@ class ClassroomSessions(ImportKind):
 
         def given(column: str) -> bool:
             """Does the row set this column: present in the file, and not an empty cell kept."""
-            return column in ctx.present and not (keep and v[column] is None)
+            return not keeps(column, v, ctx.present, keep)
 
         # People.
         trainer = self._user(
@@ -487,7 +488,7 @@ class ClassroomSessions(ImportKind):
                 "slot_del": [],
             }
             return
-        changes = {k: x for k, x in wanted.items() if session[k] != x}
+        changes = differences(session, wanted)
         data = {"pk": sid, "changes": changes, "before": session, "slot_add": [], "slot_del": []}
         if slots is not None:
             # A multiset difference: slots that stay the same are left as they are.

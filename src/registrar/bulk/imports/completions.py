@@ -6,8 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Course
-from registrar.journal import writes
-from registrar.learning import progress
+from registrar.learning import assignments, progress
 from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus, Source
 
 from .. import checks, lookups, parsers
@@ -147,4 +146,4 @@ class Completions(ImportKind):
         # The verb writes the records and rolls them up to curricula and programmes.
         progress.complete_courses(items, ctx.op, Source.IMPORT, known)
         assign.sort(key=lambda x: (x["user_id"], x["course_id"]))
-        writes.insert(CourseAssignment, assign, ctx.op)
+        assignments.assign("course", assign, [], ctx.op)

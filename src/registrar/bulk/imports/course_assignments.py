@@ -329,7 +329,6 @@ class CourseAssignments(ImportKind):
                     changed_seats.append(
                         (before["id"], {"status": seat["status"]}, before, r.number)
                     )
-        writes.insert(CourseAssignment, new, ctx.op, new_rows)
-        writes.update(CourseAssignment, changed, ctx.op)
+        assignments.assign("course", new, changed, ctx.op, new_rows)
         writes.insert(Seat, new_seats, ctx.op, new_seat_rows)
         writes.update(Seat, changed_seats, ctx.op)

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from registrar.catalogue.models import CertificateTemplate, Course, CreditType
 from registrar.directory.models import User
 from registrar.journal import writes
+from registrar.learning import assignments as learning_assignments
 from registrar.learning import progress
 from registrar.learning.models import (
     Certificate,
@@ -425,21 +426,14 @@ class CourseRecords(ImportKind):
         out: dict[str, tuple[list, list]] = {
             k: ([], []) for k in ("assignment", "record", "award", "certificate")
         }
-        done_users, done_courses = set(), set()
         for r in rows:
             for what, values in r.data.items():
                 out[what][0].append(values)
                 out[what][1].append(r.number)
-            rec = r.data.get("record")
-            if rec and rec["status"] == CourseStatus.COMPLETED:
-                done_users.add(rec["user_id"])
-                done_courses.add(rec["course_id"])
-        for what, model in (
-            ("assignment", CourseAssignment),
-            ("record", CourseRecord),
-            ("award", CreditAward),
-            ("certificate", Certificate),
-        ):
-            values, numbers = out[what]
-            writes.insert(model, values, ctx.op, numbers)
-        progress.roll_up(done_users, done_courses, ctx.op)
+        (assign, assign_rows), (record, record_rows) = out["assignment"], out["record"]
+        learning_assignments.assign("course", assign, [], ctx.op, assign_rows)
+        # The verb writes the records and rolls the completed ones up to curricula and programmes.
+        progress.write_course_records(record, record_rows, [], ctx.op)
+        (award, award_rows), (certificate, certificate_rows) = out["award"], out["certificate"]
+        writes.insert(CreditAward, award, ctx.op, award_rows)
+        writes.insert(Certificate, certificate, ctx.op, certificate_rows)

@@ -4,7 +4,6 @@ course may be completed while its lessons are not (lesson records are never touc
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registrar.journal import writes
 from registrar.learning import progress
 from registrar.learning.models import CourseRecord, CourseStatus, Source
 
@@ -199,19 +198,10 @@ class CourseStatistics(Statistics, ImportKind):
     def apply(self, rows, refs, ctx):
         self.insert_assignments(rows, ctx)
         new = [r for r in rows if "record" in r.data]
-        writes.insert(
-            CourseRecord, [r.data["record"] for r in new], ctx.op, [r.number for r in new]
-        )
-        writes.update(
-            CourseRecord,
+        # The verb writes the records and rolls the completed ones up to curricula and programmes.
+        progress.write_course_records(
+            [r.data["record"] for r in new],
+            [r.number for r in new],
             [(*r.data["update"], r.number) for r in rows if "update" in r.data],
             ctx.op,
         )
-        done = {
-            r.data["pair"]
-            for r in rows
-            if ("record" in r.data or "update" in r.data)
-            and r.values["course_status"] == CourseStatus.COMPLETED
-        }
-        if done:
-            progress.roll_up({u for u, _ in done}, {c for _, c in done}, ctx.op)

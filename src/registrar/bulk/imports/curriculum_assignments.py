@@ -4,8 +4,7 @@ optionally carried down to the course assignments of the curriculum's courses.""
 from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Curriculum
-from registrar.journal import writes
-from registrar.learning import progress
+from registrar.learning import assignments, progress
 from registrar.learning.models import CourseAssignment, CurriculumAssignment, Source
 from registrar.learning.models import Option as AssignmentOption
 
@@ -241,8 +240,7 @@ class CurriculumAssignments(ImportKind):
             if "update" in r.data:
                 pk, values, before = r.data["update"]
                 changed.append((pk, values, before, r.number))
-        writes.insert(CurriculumAssignment, new, ctx.op, new_rows)
-        writes.update(CurriculumAssignment, changed, ctx.op)
+        assignments.assign("curriculum", new, changed, ctx.op, new_rows)
         pending = refs.get("pending", {})
         now = A.now(ctx)
         courses_new, courses_new_rows, courses_changed = [], [], []
@@ -260,5 +258,4 @@ class CurriculumAssignments(ImportKind):
                 courses_new_rows.append(p["creator"])
             elif p["changes"]:
                 courses_changed.append((p["pk"], p["changes"], p["before"], p["writer"]))
-        writes.insert(CourseAssignment, courses_new, ctx.op, courses_new_rows)
-        writes.update(CourseAssignment, courses_changed, ctx.op)
+        assignments.assign("course", courses_new, courses_changed, ctx.op, courses_new_rows)

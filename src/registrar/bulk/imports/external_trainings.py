@@ -10,6 +10,7 @@ from registrar.journal import writes
 from registrar.learning.models import ExternalTraining
 
 from .. import lookups, parsers
+from ..diff import differences, incoming
 from ..kind import CREATED, DELETED, UNCHANGED, UPDATED, Column, ImportKind, Option
 
 ADD, UPDATE, DELETE = "add", "update", "delete"
@@ -35,6 +36,7 @@ VALUES = (
     "duration",
     "modality",
 )
+FIELDS = {c: c for c in VALUES}  # each column is the field of its name
 ENTRY_FIELDS = tuple(f.attname for f in ExternalTraining._meta.concrete_fields)
 
 
@@ -320,19 +322,8 @@ class ExternalTrainings(ImportKind):
     def _diff(self, entry: dict, v: dict, ctx) -> dict:
         """What the row changes in an existing entry: the columns the file has; an empty cell
         empties the field unless update_info_if_present."""
-        keep_empty = ctx.options["update_info_if_present"]
-        diff = {}
-        for col in VALUES:
-            if col not in ctx.present:
-                continue
-            value = v[col]
-            if value is None:
-                if keep_empty:
-                    continue
-                value = ""
-            if entry[col] != value:
-                diff[col] = value
-        return diff
+        wanted = incoming(v, FIELDS, ctx.present, ctx.options["update_info_if_present"])
+        return differences(entry, wanted)
 
     def apply(self, rows, refs, ctx):
         created = [r for r in rows if r.result == CREATED]

@@ -7,7 +7,6 @@ from collections import defaultdict
 from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Lesson
-from registrar.journal import writes
 from registrar.learning import progress
 from registrar.learning.models import LessonAttempt, LessonRecord, LessonStatus, Source
 
@@ -332,12 +331,7 @@ class LessonStatistics(Statistics, ImportKind):
         self.insert_assignments(rows, ctx)
         changed = [st for st in refs["state"].values() if st["new"]]
         created = [st for st in changed if st["before"] is None]
-        ids = writes.insert(
-            LessonRecord, [st["record"] for st in created], ctx.op, [st["row"] for st in created]
-        )
-        for st, pk in zip(created, ids, strict=True):
-            st["record"]["id"] = pk
-        updates = []
+        updates, attempts = [], []
         for st in changed:
             before = st["before"]
             if before is None:
@@ -345,22 +339,24 @@ class LessonStatistics(Statistics, ImportKind):
             rec = st["record"]
             new = {k: rec[k] for k in RECORD_FIELDS if k != "op" and rec[k] != before[k]}
             updates.append((before["id"], new, before, st["row"]))
-        writes.update(LessonRecord, updates, ctx.op)
-        attempts, numbers = [], []
         for st in changed:
             for a in st["new"]:
-                attempts.append(
-                    {
-                        "record_id": st["record"]["id"],
-                        "number": a["number"],
-                        "status": a["status"],
-                        "status_date": a["status_date"],
-                        "score": a["score"],
-                        "time_spent": a["time_spent"],
-                        "present": a["present"],
-                        "source": Source.IMPORT,
-                    }
-                )
-                numbers.append(a["row"])
-        writes.insert(LessonAttempt, attempts, ctx.op, numbers)
-        progress.recompute_courses({(st["key"][0], st["course_id"]) for st in changed}, ctx.op)
+                values = {
+                    "number": a["number"],
+                    "status": a["status"],
+                    "status_date": a["status_date"],
+                    "score": a["score"],
+                    "time_spent": a["time_spent"],
+                    "present": a["present"],
+                    "source": Source.IMPORT,
+                }
+                attempts.append((st["record"], values, a["row"]))
+        # The verb writes the records and attempts, then recomputes their courses (and rolls up).
+        progress.write_lesson_records(
+            ctx.op,
+            [st["record"] for st in created],
+            [st["row"] for st in created],
+            updates,
+            attempts,
+            courses={st["key"][1]: st["course_id"] for st in changed},
+        )

@@ -6,6 +6,7 @@ from registrar.directory.models import Organisation, User
 from registrar.journal import writes
 
 from .. import lookups, parsers
+from ..diff import differences, incoming, keeps
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
 
 INFO = {  # column -> model field, the "additional information" of the seed
@@ -248,28 +249,20 @@ class Organisations(ImportKind):
                 new["supervisor_id"] = supervisors[sup]["id"]
             else:
                 r.warn("supervisor_not_found", value=sup)
-        elif "org_supervisor_extid" in present and not keep_empty:
+        elif not keeps("org_supervisor_extid", v, present, keep_empty):
             new["supervisor_id"] = None
-        for col, fld in INFO.items():
-            if col not in present:
-                continue
-            val = v[col]
-            if val is None:
-                if keep_empty:
-                    continue
-                val = EMPTY.get(fld, "")
-            new[fld] = val
+        new.update(incoming(v, INFO, present, keep_empty, EMPTY))
         r.data = {"new": new, "parent": wanted.get(extid)}
         if old is None:
             r.result = CREATED
             return
         if not o["update_names"]:
             new.pop("label")
-        diff = {k: val for k, val in new.items() if old.get(k) != val}
+        changes = differences(old, new)
         r.data["parent_changes"] = extid in wanted
         r.data["old"] = old
-        r.data["diff"] = diff
-        r.result = UPDATED if diff or r.data["parent_changes"] else UNCHANGED
+        r.data["diff"] = changes
+        r.result = UPDATED if changes or r.data["parent_changes"] else UNCHANGED
 
     def apply(self, rows, refs, ctx):
         existing = refs["existing"]

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from registrar.catalogue.models import ClassroomSession, Course
 from registrar.directory.models import User
 from registrar.journal import writes
+from registrar.learning import assignments
 from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus, Seat
 from registrar.notify import mail, templates
 
@@ -201,7 +202,7 @@ class Unenrolments(ImportKind):
             r.skip("not_enrolled", value=course["code"])
             return
         r.result = DELETED
-        r.data = {"model": CourseAssignment, "before": assignment}
+        r.data = {"what": "course", "before": assignment}
         record = refs["records"].get(pair)
         if record is not None and record["status"] == CourseStatus.COMPLETED:
             r.warn("completion_kept")
@@ -217,7 +218,7 @@ class Unenrolments(ImportKind):
             r.result = UNCHANGED
             return
         r.result = DELETED
-        r.data = {"model": Seat, "before": seat}
+        r.data = {"what": "seat", "before": seat}
 
     def _plan_mail(self, r, user, kind, item, refusal):
         if not user["email"]:
@@ -250,16 +251,19 @@ class Unenrolments(ImportKind):
         r.data["mail"] = values
 
     def apply(self, rows, refs, ctx):
-        by_model: dict = {}
+        by_what: dict[str, list] = {}
         mails = []
         for r in rows:
-            by_model.setdefault(r.data["model"], []).append(
+            by_what.setdefault(r.data["what"], []).append(
                 (r.data["before"]["id"], r.data["before"], r.number)
             )
             if "mail" in r.data:
                 mails.append(r.data["mail"])
-        for model, items in by_model.items():
-            writes.delete(model, items, ctx.op)
+        for what, items in by_what.items():
+            if what == "seat":
+                writes.delete(Seat, items, ctx.op)  # a seat has no verb: nothing follows from it
+            else:
+                assignments.remove(what, items, ctx.op)
         if mails:
             # Queued in the import's transaction: a verify-only or aborted import leaves none.
             mail.queue(ctx.op, refs["template"], mails)

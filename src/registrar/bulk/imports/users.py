@@ -20,6 +20,7 @@ from registrar.journal import writes
 from registrar.notify import mail
 
 from .. import lookups, parsers
+from ..diff import differences, incoming, keeps
 from ..kind import CREATED, REJECTED, UNCHANGED, UPDATED, Column, ImportKind, Option
 
 
@@ -458,22 +459,15 @@ class Users(ImportKind):
                 and not o["update_info_if_present"]
             ):
                 new["extid"] = extid
-            for col, fld in FIELDS.items():
-                if col not in present:
-                    continue
-                val = v[col]
-                if val is None:
-                    if old is not None and o["update_info_if_present"]:
-                        continue
-                    val = EMPTY.get(fld, "")
-                new[fld] = val
+            keep_empty = old is not None and o["update_info_if_present"]
+            new.update(incoming(v, FIELDS, present, keep_empty, EMPTY))
             if o["externally_managed"]:
                 new["externally_managed"] = True
             deferred = []
             for col, fld in MANAGERS.items():
                 ext = v[col]
                 if ext is None:
-                    if col in present and not (old is not None and o["update_info_if_present"]):
+                    if not keeps(col, v, present, keep_empty):
                         new[fld] = None
                 elif ext in refs["managers"]:
                     new[fld] = refs["managers"][ext]["id"]
@@ -505,7 +499,7 @@ class Users(ImportKind):
             if old is None:
                 r.result = CREATED
             else:
-                r.data["diff"] = {k: x for k, x in new.items() if old.get(k) != x}
+                r.data["diff"] = differences(old, new)
                 r.result = UPDATED if r.data["diff"] or r.data.get("links") else UNCHANGED
         if pending_pw:  # compare clear passwords with stored hashes so a re-import changes nothing
             for (r, pw, _), same in zip(
@@ -559,16 +553,12 @@ class Users(ImportKind):
         add_a = [a for a in dict.fromkeys(aud_ids) if (uid, a) not in links["aud"]]
         add_g = [g for g in dict.fromkeys(grants) if (uid, *g) not in links["role"]]
         del_a = del_g = []
-        if (
-            o["replace_audiences"]
-            and ("user_audiences" in ctx.present)
-            and not (v["user_audiences"] is None and o["update_info_if_present"])
+        if o["replace_audiences"] and not keeps(
+            "user_audiences", v, ctx.present, o["update_info_if_present"]
         ):
             del_a = [row for (u, a), row in links["aud"].items() if u == uid and a not in aud_ids]
-        if (
-            o["replace_roles"]
-            and ("user_roles" in ctx.present)
-            and not (v["user_roles"] is None and o["update_info_if_present"])
+        if o["replace_roles"] and not keeps(
+            "user_roles", v, ctx.present, o["update_info_if_present"]
         ):
             del_g = [
                 row

@@ -9,9 +9,8 @@ from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Lesson
 from registrar.core.errors import FileError
-from registrar.journal import writes
 from registrar.learning import access, progress, records
-from registrar.learning.models import LessonAttempt, LessonRecord, LessonStatus, Source
+from registrar.learning.models import LessonStatus, Source
 
 from ... import params as P
 from ...action import Action, Param
@@ -201,16 +200,17 @@ class SetStatistics(Action):
 
     def apply(self, rows, refs, ctx):
         fresh = [r for r in rows if "new" in r.data]
-        writes.insert(
-            LessonRecord, [r.data["new"] for r in fresh], ctx.op, [r.number for r in fresh]
-        )
-        writes.delete(LessonAttempt, [a for r in rows for a in r.data.get("gone", ())], ctx.op)
-        writes.update(
-            LessonRecord,
-            [r.data["changed"] for r in rows if r.data.get("changed", (0, {}))[1]],
-            ctx.op,
-        )
+        changed = [r for r in rows if "changed" in r.data]
         course = ctx.options["course"]["id"]
-        for lower in (False, True):
-            pairs = {(r.values["user"]["id"], course) for r in rows if r.data["lower"] is lower}
-            progress.recompute_courses(pairs, ctx.op, Source.ACTION, lower=lower)
+        # The verb writes the records and drops the reset attempts, then recomputes the course
+        # (and rolls up): first where it may only rise, then where a lowered status may lower it.
+        progress.write_lesson_records(
+            ctx.op,
+            [r.data["new"] for r in fresh],
+            [r.number for r in fresh],
+            [r.data["changed"] for r in changed],
+            gone=[a for r in rows for a in r.data.get("gone", ())],
+            courses={ctx.options["lesson"]["id"]: course},
+            source=Source.ACTION,
+            lower={(r.values["user"]["id"], course) for r in rows if r.data["lower"]},
+        )

@@ -8,7 +8,7 @@ from registrar.core import lookups
 from registrar.directory.models import Organisation, RoleGrant, User
 from registrar.journal import writes
 
-from ...imports._assignments import differences
+from ...diff import differences
 from ...kind import UNCHANGED, UPDATED
 
 ACCOUNT = ("id", "login", "is_superuser", "is_staff", "op")

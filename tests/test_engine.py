@@ -888,6 +888,7 @@ def test_a_completion_date_in_the_future_is_rejected(world, tmp_path):
 
 def test_progress_reports_rows_done_fraction_and_elapsed(world, tmp_path, settings):
     settings.REGISTRAR_BATCH_SIZE = 2
+    settings.REGISTRAR_COLUMNAR_BATCH_SIZE = 2  # completions take the columnar lane
     rows = [
         [c, u, "2024-06-15"]
         for c in ("SAFE-101", "SAFE-102")

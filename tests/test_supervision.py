@@ -109,6 +109,7 @@ def test_item7_a_job_reaped_while_its_worker_still_runs_stops_and_stays_failed(w
     """A worker that was only slow (no heartbeat written for a while) and comes back: the
     reaper's verdict stands, and the import stops at its next progress write, rolled back."""
     settings.REGISTRAR_BATCH_SIZE = 1
+    settings.REGISTRAR_COLUMNAR_BATCH_SIZE = 1  # completions take the columnar lane
     job = queued(world.admin)
     real = service._progress_writer
 

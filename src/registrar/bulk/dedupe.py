@@ -43,3 +43,24 @@ class SeenKeys:
         order = np.argsort(keys, kind="stable")
         self.keys, self.rows = keys[order], rows[order]
         self.young = {}
+
+    def first_rows_array(self, hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Vector form (the columnar lane), for one batch in row order: for each hash the row
+        that had it first (an earlier batch, else earlier in this batch), -1 when it is new;
+        the new ones are remembered. Use one form or the other for a file, never both."""
+        _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
+        out = rows[first[inverse.ravel()]]
+        out = np.where(out == rows, -1, out)
+        if len(self.keys):
+            at = np.searchsorted(self.keys, hashes)
+            at[at == len(self.keys)] = 0
+            hit = self.keys[at] == hashes
+            out = np.where(hit, self.rows[at], out)
+        else:
+            hit = np.zeros(len(hashes), dtype=bool)
+        new = (out == -1) & ~hit
+        keys = np.concatenate([self.keys, hashes[new]])
+        kept = np.concatenate([self.rows, rows[new]])
+        order = np.argsort(keys, kind="stable")
+        self.keys, self.rows = keys[order], kept[order]
+        return out

@@ -6,6 +6,7 @@ batch. The whole job runs in one transaction: verify-only and all-or-nothing rol
 verified plan and the real run give the same per-row results.
 """
 
+import heapq
 import json
 import logging
 import os
@@ -28,7 +29,7 @@ from registrar.learning import list_access
 
 from .codes import CODES, WARNING
 from .io.readers import FileError, open_table
-from .io.writers import TableWriter, copy_format, copy_table, log_line
+from .io.writers import TableWriter, copy_format, copy_table, escape_row, log_line
 from .kind import (
     CREATED,
     DELETED,
@@ -206,7 +207,9 @@ class Reporter:
     def file_warning(self, text: str) -> None:
         self.log.write(log_line(f"{_('file')}: {text}") + "\n")
 
-    def rows(self, rows: list[Row]) -> None:
+    def rows(self, rows: list[Row], planned=None) -> None:
+        """Report a batch: its Row objects, and the rows the columnar lane planned (Columns
+        with one result each in `data["result"]`, no codes), in row order."""
         counts = self.counts
         width, secret = self.width, self.secret
         out = []
@@ -240,7 +243,29 @@ class Reporter:
                 out.append([*cells[: self.width], r.number, r.result, codes, message])
             else:
                 out.append([*cells[: self.width], r.result, codes, message])
-        self.results.write_many(out)
+        if planned is not None and len(planned):
+            self.results.write_escaped_many(self._merge(out, planned))
+        else:
+            self.results.write_many(out)
+
+    def _merge(self, out: list[list], planned) -> list[list]:
+        """The lane's rows (CSV cells as wide as the header, no secrets: bulk.sources) among
+        the others, in row order, every formula escaped."""
+        counts = self.counts
+        counts["rows"] += len(planned)
+        results = planned.data["result"]
+        for result in set(results):
+            counts[result] += results.count(result)
+        lines = [
+            escape_row([*cells, n, result, "", ""]) if formula else [*cells, n, result, "", ""]
+            for cells, n, result, formula in zip(
+                planned.cells, planned.numbers, results, planned.formulas, strict=True
+            )
+        ]
+        if not out:
+            return lines
+        out = [escape_row(line) for line in out]
+        return list(heapq.merge(out, lines, key=lambda line: line[self.width]))
 
     def close(self) -> None:
         self.results.close()
@@ -418,20 +443,25 @@ def _run_locked(req: Request, step: Step, source, op: Operation, scope_ids) -> R
     batch_size = 1 << 62 if step.whole_file else max(1, settings.REGISTRAR_BATCH_SIZE)
     started = time.monotonic()
     too_many = False
+    # The columnar lane (bulk.columnar) takes raw rows; the row path takes Row objects.
+    columnar = getattr(source, "columnar", False)
+    process = _process_columns if columnar else _process
+    if columnar:
+        batch_size = max(1, settings.REGISTRAR_COLUMNAR_BATCH_SIZE)
     try:
         with service.durable(), transaction.atomic():
-            batch: list[Row] = []
-            for row in source.rows():
+            batch: list = []
+            for row in source.raw_rows() if columnar else source.rows():
                 batch.append(row)
                 if limit and rep.counts["rows"] + len(batch) > limit:
                     too_many = True
                     raise _Abort
                 if len(batch) >= batch_size:
-                    _process(step, ctx, batch, source, rep)
+                    process(step, ctx, batch, source, rep)
                     batch = []
                     _progress(req, rep, source, started)
             if batch:
-                _process(step, ctx, batch, source, rep)
+                process(step, ctx, batch, source, rep)
             step.finish(ctx)
             # Dynamic lists are evaluated as the operation ends: their new members enter them,
             # and the access properties that assign members assign them (SPEC §5).
@@ -494,6 +524,39 @@ def _process(step: Step, ctx: Context, rows: list[Row], source, rep: Reporter) -
     """Prepare (parse, or load the selected items), resolve, plan and apply one batch, then
     report it."""
     source.prepare(rows, ctx)
+    _settle(step, ctx, rows, source)
+    rep.rows(rows)
+
+
+def _process_columns(step: Step, ctx: Context, raw: list, source, rep: Reporter) -> None:
+    """One batch in the columnar lane: the rows whose cells parse and that the kind plans in
+    bulk are planned and applied as columns; every other row (a code, or a case the bulk plan
+    leaves out) takes the row path, so its codes and messages are the row path's."""
+    lane, rows = source.split(raw, ctx)
+    planned = None
+    if len(lane):
+        planned, rest = step.plan_columns(lane, ctx)
+        if len(rest):
+            rows = sorted(rows + rest.rows(), key=lambda r: r.number)
+    _settle(step, ctx, rows, source)
+    if planned is not None and len(planned):
+        e = _attempt(step, ctx, planned, run=_apply_columns)
+        if e is not None:  # a concurrent change or a failure: these rows take the row path
+            log.info("%s: the columnar lane met %s; its rows take the row path", step.name, e)
+            more = planned.rows()
+            _settle(step, ctx, more, source)
+            rows = sorted(rows + more, key=lambda r: r.number)
+            planned = None
+    rep.rows(rows, planned)
+
+
+def _apply_columns(step: Step, ctx: Context, planned) -> None:
+    step.apply_columns(planned, ctx)
+
+
+def _settle(step: Step, ctx: Context, rows: list[Row], source) -> None:
+    """Resolve, plan and apply a batch's rows still to plan: again on a concurrent change, and
+    with the failing rows isolated on an unexpected error."""
     live = [r for r in rows if r.result is None]
     if live:
         pre = {id(r): list(r.issues) for r in live if r.issues}
@@ -512,20 +575,20 @@ def _process(step: Step, ctx: Context, rows: list[Row], source, rep: Reporter) -
             e = _attempt(step, ctx, live)
         if e is not None:
             _recover(step, ctx, live, pre, e)
-    rep.rows(rows)
 
 
 CONCURRENT_RETRIES = 3
 ISOLATE_LIMIT = 50  # rows of one batch isolated one by one before the rest is rejected whole
 
 
-def _attempt(kind: Step, ctx: Context, rows: list[Row], keep: bool = True):
+def _attempt(kind: Step, ctx: Context, rows, keep: bool = True, run=None):
     """Plan and apply rows in a savepoint; the exception if they failed (rolled back), else None.
-    With keep=False the writes are rolled back anyway (a trial run)."""
+    With keep=False the writes are rolled back anyway (a trial run). `run`: what to do with
+    them (default: plan and apply Row objects)."""
     sid = transaction.savepoint()
     ctx.pending = {}
     try:
-        _plan_apply(kind, ctx, rows)
+        (run or _plan_apply)(kind, ctx, rows)
     except Exception as e:
         transaction.savepoint_rollback(sid)
         return e

@@ -227,24 +227,59 @@ class FileSource:
                     vals[name] = None
 
     def _duplicates(self, rows: list[Row]) -> None:
-        key_cols, seen = self.key_cols, self.seen
         keyed = [r for r in rows if r.result is None]
+        firsts = self.first_rows([(r.number, r.cells) for r in keyed])
+        for r, first in zip(keyed, firsts, strict=True):
+            if first is not None:
+                r.add("duplicate_row", key="/".join(self.kind.key), first=first)
+
+    def first_rows(self, keyed: list[tuple[int, list[str]]]) -> list[int | None]:
+        """For each (row number, cells), in row order: the earlier row with the same key (case
+        ignored), or None when the key is new (it is remembered)."""
+        key_cols, seen = self.key_cols, self.seen
         hashes = [
             hash(
                 tuple(
-                    r.cells[p].lower() if p is not None and p < len(r.cells) else ""
-                    for p in key_cols
+                    cells[p].lower() if p is not None and p < len(cells) else "" for p in key_cols
                 )
             )
-            for r in keyed
+            for _, cells in keyed
         ]
-        for r, h, first in zip(keyed, hashes, seen.first_rows(hashes), strict=True):
+        out = []
+        for (number, _cells), h, first in zip(keyed, hashes, seen.first_rows(hashes), strict=True):
             first = first if first is not None else seen.young.get(h)  # earlier in this batch
             if first is None:
-                seen.add(h, r.number)
-            else:
-                r.add("duplicate_row", key="/".join(self.kind.key), first=first)
+                seen.add(h, number)
+            out.append(first)
         seen.settle()
+        return out
+
+    @property
+    def columnar(self) -> bool:
+        """Whether this file can take the columnar lane (bulk.columnar): a CSV file without
+        secret cells, for a kind that plans in bulk."""
+        return (
+            getattr(self.kind, "columnar", False)
+            and self.fmt == "csv"
+            and not self.secret_positions
+        )
+
+    def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
+        return self.table.rows()
+
+    def parse_rows(self, raw: list[tuple[int, list[str]]]) -> list[Row]:
+        """Rows of the row path, parsed (their keys are checked by the caller)."""
+        rows = [Row(n, cells) for n, cells in raw]
+        with parsers.date_order(self.options["date_order"]):
+            self._parse(rows)
+        return rows
+
+    def split(self, raw: list[tuple[int, list[str]]], ctx):
+        """The batch as columns for the columnar lane, and the rows for the row path."""
+        from .columnar import split
+
+        with parsers.date_order(self.options["date_order"]):
+            return split(self, raw, ctx)
 
     def close(self) -> None:
         self.table.close()

@@ -6,6 +6,8 @@ through several layers, which costs more than the query itself for batches of th
 """
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
 from django.db import connection
@@ -235,3 +237,46 @@ def exact_pairs(model, left: str, right: str, keys, *fields) -> dict[tuple, dict
         ):
             out[(row[left], row[right])] = row
     return out
+
+
+@contextmanager
+def staged(name: str, columns: dict[str, str], rows: list[tuple]) -> Iterator[str]:
+    """A temporary table `stage_<name>` holding `rows` ({column: SQL type}), for one join that
+    resolves a whole batch at once (the columnar lane); dropped afterwards. PostgreSQL: COPY in,
+    then ANALYZE so that the planner knows its size."""
+    table = f"stage_{name}"
+    spec = ", ".join(f'"{c}" {t}' for c, t in columns.items())
+    with connection.cursor() as c:
+        c.execute(f'DROP TABLE IF EXISTS "{table}"')
+        c.execute(f'CREATE TEMPORARY TABLE "{table}" ({spec})')
+        try:
+            if connection.vendor == "postgresql":
+                cols = ", ".join(f'"{n}"' for n in columns)
+                with c.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+                    for row in rows:
+                        copy.write_row(row)
+                c.execute(f'ANALYZE "{table}"')
+            else:
+                marks = ", ".join(["%s"] * len(columns))
+                c.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+            yield table
+        finally:
+            c.execute(f'DROP TABLE IF EXISTS "{table}"')
+
+
+def existing_pairs(model, left: str, right: str, lefts: list[int], rights: list[int]) -> set:
+    """Which (left, right) pairs, given as two columns, have a row of `model`: one join with the
+    pairs staged (its unique (left, right) index probed once per pair)."""
+    if not lefts:
+        return set()
+    lc, rc = _column(model, left), _column(model, right)
+    table = model._meta.db_table
+    with (
+        staged("pairs", {"a": "bigint", "b": "bigint"}, list(zip(lefts, rights, strict=True))) as st,
+        connection.cursor() as c,
+    ):
+        c.execute(
+            f'SELECT s."a", s."b" FROM "{st}" s JOIN "{table}" t '
+            f'ON t."{lc}" = s."a" AND t."{rc}" = s."b"'
+        )
+        return set(c.fetchall())

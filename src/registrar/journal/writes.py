@@ -6,6 +6,7 @@ batches, updated and deleted rows with their before (and after) values, so undo 
 
 import json
 import uuid
+import zlib
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -242,20 +243,48 @@ def insert(
     """Insert rows (dicts by attname; missing fields take their defaults). Returns their pks."""
     if not rows:
         return []
-    fields = _fields(model)
-    ids = [r.pop("id") for r in rows] if "id" in rows[0] else allocate_ids(model, len(rows))
-    opk = op.pk
+    ids = [r.pop("id") for r in rows] if "id" in rows[0] else None
     for row in rows:
-        row["op"] = opk
-    # Built column by column (a getter chosen once per column), then zipped into rows.
+        row["op"] = op.pk  # callers read it back (the guard of a later update)
     given = set().union(*rows)
+    given.discard("op")
+    columns = {
+        attname: _column_values(rows, attname, default, const)
+        for attname, _adapt, default, const in _adapters(model)
+        if attname in given
+    }
+    return insert_columns(model, columns, len(rows), op, ids)
+
+
+def insert_columns(
+    model,
+    given: dict[str, list],
+    n: int,
+    op: Operation,
+    ids: list[int] | None = None,
+    same: dict | None = None,
+) -> list[int]:
+    """Insert n rows given column by column ({attname: values}, `same`: {attname: one value
+    for every row}; a field given neither way takes its default), journalled as created by
+    `op`. Returns their pks."""
+    if not n:
+        return []
+    fields = _fields(model)
+    ids = ids or allocate_ids(model, n)
+    same = {**(same or {}), "op": op.pk}
     columns, constants = [ids], []
     for attname, adapt, default, const in _adapters(model):
-        if attname not in given and default is None:
+        if attname in same:
+            columns.append(None)
+            constants.append(adapt(same[attname]) if adapt else same[attname])
+            continue
+        values = given.get(attname)
+        if values is None and default is None:
             columns.append(None)
             constants.append(adapt(const) if adapt else const)
             continue
-        values = _column_values(rows, attname, default, const)
+        if values is None:
+            values = [default() for _ in range(n)]
         columns.append(list(map(adapt, values)) if adapt else values)
         constants.append(None)
     table = model._meta.db_table
@@ -275,12 +304,15 @@ def insert(
             if columns[i] is None and lit is None:
                 columns[i] = [const] * len(ids)
             marks.append(lit or "%s")
-        cols = ", ".join(f'"{c}"' for c in names)
-        sql = f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join(marks)})'
         params = list(zip(*(c for c in columns if c is not None), strict=True))
-        with connection.cursor() as c:
-            for i in range(0, len(params), CHUNK * 5):
-                c.executemany(sql, params[i : i + CHUNK * 5])
+        if len(params) >= STAGE_ROWS:
+            _insert_staged(table, names, marks, params)
+        else:
+            cols = ", ".join(f'"{c}"' for c in names)
+            sql = f'INSERT INTO "{table}" ({cols}) VALUES ({", ".join(marks)})'
+            with connection.cursor() as c:
+                for i in range(0, len(params), CHUNK * 5):
+                    c.executemany(sql, params[i : i + CHUNK * 5])
     for i in range(0, len(ids), CHUNK * 5):
         Change.objects.create(
             operation=op,
@@ -289,6 +321,33 @@ def insert(
             pks=ids[i : i + CHUNK * 5],
         )
     return ids
+
+
+# SQLite: past this many rows an insert goes through a staging table (see _insert_staged).
+STAGE_ROWS = 2_000
+
+
+def _insert_staged(table: str, names: list[str], marks: list[str], params: list[tuple]) -> None:
+    """SQLite: many rows into a bare temporary table, then one INSERT ... SELECT into the real
+    one: binding into a table without indexes, then one statement maintaining the indexes, costs
+    about a quarter less than binding row by row into the indexed table (measured)."""
+    bound = [n for n, m in zip(names, marks, strict=True) if m == "%s"]
+    # One staging table per shape: which columns are bound depends on the call's constants.
+    stage = f"stage_{table}_{zlib.crc32(' '.join(bound).encode()):08x}"
+    select = ", ".join(f'"{n}"' if m == "%s" else m for n, m in zip(names, marks, strict=True))
+    quoted = ", ".join(f'"{n}"' for n in bound)
+    with connection.cursor() as c:
+        c.execute(f'CREATE TEMP TABLE IF NOT EXISTS "{stage}" ({quoted})')
+        try:
+            c.executemany(
+                f'INSERT INTO "{stage}" VALUES ({", ".join(["%s"] * len(bound))})', params
+            )
+            c.execute(
+                f'INSERT INTO "{table}" ({", ".join(f"{chr(34)}{n}{chr(34)}" for n in names)}) '
+                f'SELECT {select} FROM "{stage}" ORDER BY rowid'
+            )
+        finally:
+            c.execute(f'DELETE FROM "{stage}"')
 
 
 class ConcurrentChange(Exception):

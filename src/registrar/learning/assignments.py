@@ -35,3 +35,12 @@ def assign(what: str, new: list[dict], changed: list[tuple], op, new_rows=None) 
 def remove(what: str, items: list[tuple[int, dict, int | None]], op) -> None:
     """Remove assignments ((pk, full before snapshot, input row)); records stay."""
     writes.delete(MODELS[what], items, op)
+
+
+def assign_new(what: str, users: list[int], contents: list[int], op, same: dict) -> list[int]:
+    """Create assignments of (user, content) pairs given as columns, each with the values in
+    `same` (source, assigned_at…). Returns their ids."""
+    field = f"{what}_id"
+    return writes.insert_columns(
+        MODELS[what], {"user_id": users, field: contents}, len(users), op, same=same
+    )

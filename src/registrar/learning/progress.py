@@ -13,6 +13,7 @@ Every function is set-based: it takes many users and contents at once and writes
 from collections import defaultdict
 from datetime import datetime
 
+import numpy as np
 from django.utils import timezone
 
 from registrar.catalogue.models import CurriculumCourse, Lesson, ProgrammeCurriculum
@@ -156,6 +157,30 @@ def complete_courses(
     done = [key for key, result in outcome.items() if result != "unchanged"]
     roll_up({u for u, _ in done} | set(also[0]), {c for _, c in done} | set(also[1]), op)
     return outcome
+
+
+def complete_new_courses(
+    users: list[int], courses: list[int], dates: list[datetime], op, source: str = Source.IMPORT
+) -> None:
+    """First completions of (user, course) pairs, each once, that have no course record (the
+    caller checked: a record written meanwhile fails the unique key and nothing is written),
+    inserted column by column and rolled up like every completion (complete_courses)."""
+    if not users:
+        return
+    # In (user, course) order: the unique index then grows at its end instead of splitting pages.
+    order = np.lexsort((np.asarray(courses), np.asarray(users)))
+    writes.insert_columns(
+        CourseRecord,
+        {
+            "user_id": [users[i] for i in order],
+            "course_id": [courses[i] for i in order],
+            "status_date": [dates[i] for i in order],
+        },
+        len(users),
+        op,
+        same={"status": CourseStatus.COMPLETED, "completion_percent": 100, "source": source},
+    )
+    roll_up(set(users), set(courses), op)
 
 
 def _complete_parents(

@@ -1,6 +1,7 @@
 """completions (SPEC §4.1, seed 000): mark courses completed for users found by email."""
 
 import contextlib
+from typing import TYPE_CHECKING
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -11,6 +12,9 @@ from registrar.learning.models import CourseAssignment, CourseRecord, CourseStat
 
 from .. import checks, lookups, parsers
 from ..kind import CREATED, UPDATED, Column, ImportKind
+
+if TYPE_CHECKING:
+    from ..columnar import Columns
 
 
 class Completions(ImportKind):
@@ -58,6 +62,7 @@ class Completions(ImportKind):
         ),
     ]
     key = ("course_id", "user_email")
+    columnar = True
     template = [
         {
             "course_id": "SAFE-101",
@@ -147,3 +152,79 @@ class Completions(ImportKind):
         progress.complete_courses(items, ctx.op, Source.IMPORT, known)
         assign.sort(key=lambda x: (x["user_id"], x["course_id"]))
         assignments.assign("course", assign, [], ctx.op)
+
+    def plan_columns(self, lane: "Columns", ctx) -> tuple["Columns", "Columns"]:
+        """The rows that complete a course for the first time, planned created in bulk: the
+        course found by its code, published, its title as given; one learner with the email,
+        usable and in scope; no record of the course yet. Every other row takes the row path."""
+        import polars as pl  # only the columnar lane pays for loading it
+
+        v = lane.values
+        courses = lookups.by_key(Course, "code", set(v["course_id"]), *COURSE_FIELDS)
+        course_frame = pl.DataFrame(
+            {
+                "course_id": list(courses),
+                "cid": [c["id"] for c in courses.values()],
+                "known_title": [c["title"] for c in courses.values()],
+                "published": [bool(c["published"]) for c in courses.values()],
+            },
+            schema={"course_id": pl.String, "cid": pl.Int64, "known_title": pl.String,
+                    "published": pl.Boolean},
+        )  # fmt: skip
+        user_frame = lookups.learners_by_email(v["user_email"])
+        frame = (
+            pl.DataFrame(
+                {"course_id": v["course_id"], "email": v["user_email"], "title": v["course_title"]},
+                schema={"course_id": pl.String, "email": pl.String, "title": pl.String},
+            )
+            .with_row_index("i")
+            .with_columns(email_ci=pl.col("email").str.to_lowercase())
+            .join(course_frame, on="course_id", how="left", maintain_order="left")
+            .join(user_frame, on="email_ci", how="left", maintain_order="left")
+        )
+        ok = (
+            pl.col("published").fill_null(False)
+            & (pl.col("title").is_null() | (pl.col("title") == pl.col("known_title")))
+            & (pl.col("matches") == 1).fill_null(False)
+            & pl.col("usable").fill_null(False)
+        )
+        if ctx.scope_ids is not None:
+            ok = ok & pl.col("org").is_in(list(ctx.scope_ids)).fill_null(False)
+        frame = frame.filter(ok).filter(pl.struct("uid", "cid").is_first_distinct())
+        users, courses = frame["uid"].to_list(), frame["cid"].to_list()
+        records = lookups.existing_pairs(CourseRecord, "user_id", "course_id", users, courses)
+        if records:  # a record already: the row path decides (skipped, or updated)
+            mine = pl.DataFrame(
+                list(records), schema={"uid": pl.Int64, "cid": pl.Int64}, orient="row"
+            )
+            frame = frame.join(mine, on=["uid", "cid"], how="anti", maintain_order="left")
+            users, courses = frame["uid"].to_list(), frame["cid"].to_list()
+        assigned = lookups.existing_pairs(CourseAssignment, "user_id", "course_id", users, courses)
+        index = frame["i"].to_list()
+        planned = lane.take(index)
+        planned.data = {
+            "users": users,
+            "courses": courses,
+            "unassigned": [p for p in zip(users, courses, strict=True) if p not in assigned],
+            "result": [CREATED] * len(index),
+        }
+        chosen = set(index)
+        return planned, lane.take([i for i in range(len(lane)) if i not in chosen])
+
+    def apply_columns(self, planned: "Columns", ctx) -> None:
+        """The planned rows' records (the verb rolls them up) and their missing assignments."""
+        users, courses = planned.data["users"], planned.data["courses"]
+        progress.complete_new_courses(
+            users, courses, planned.values["completion_date"], ctx.op, Source.IMPORT
+        )
+        missing = sorted(planned.data["unassigned"])
+        assignments.assign_new(
+            "course",
+            [u for u, _ in missing],
+            [c for _, c in missing],
+            ctx.op,
+            same={"source": Source.IMPORT, "assigned_at": timezone.now()},
+        )
+
+
+COURSE_FIELDS = ("id", "code", "title", "published")

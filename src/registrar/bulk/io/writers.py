@@ -43,6 +43,7 @@ class TableWriter:
         if fmt == "csv":
             self._f = open(path, "w", encoding=encoding, newline="", errors="replace")  # noqa: SIM115
             self._w = csv.writer(self._f, delimiter=delimiter)
+            self.write_escaped_many = self._w.writerows  # rows the caller escaped already
             if escape:
                 row, rows = self._w.writerow, self._w.writerows
                 self.write = lambda cells: row(escape_row(cells))

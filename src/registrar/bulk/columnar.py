@@ -1,0 +1,170 @@
+"""The columnar lane of the pipeline: a batch of file rows kept as columns, its cells checked by
+vector operations. Only rows that carry a code (or that the kind cannot plan in bulk) become Row
+objects and take the row path, so every code and message stays the row path's own.
+
+A kind joins the lane by setting `columnar = True` and implementing `plan_columns` (which rows
+it plans in bulk) and `apply_columns` (their writes, through the domain verbs)."""
+
+import numpy as np
+import polars as pl
+
+from . import parsers
+from .kind import Row
+
+# A column whose parser has no vector form is parsed value by value over its distinct cells;
+# past this share of distinct cells the batch takes the row path (nothing to gain).
+DISTINCT_SHARE = 0.5
+# A cell a spreadsheet would evaluate (bulk.io.writers.ESCAPE_PREFIXES).
+FORMULA = r"^[=+\-@\t\r]"
+
+
+class Columns:
+    """Rows of one batch as columns: input row numbers, cells (as read), parsed values by column
+    name, and `data` a kind's plan keeps for its apply (columns too)."""
+
+    def __init__(
+        self,
+        numbers: list[int],
+        cells: list[list[str]],
+        values: dict[str, list],
+        formulas: list[bool] | None = None,
+    ):
+        self.numbers, self.cells, self.values = numbers, cells, values
+        # Rows with a cell a spreadsheet would evaluate (escaped in the results file).
+        self.formulas = formulas if formulas is not None else [False] * len(numbers)
+        self.data: dict[str, list] = {}
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def take(self, index: list[int]) -> "Columns":
+        """The rows at these positions."""
+        return Columns(
+            [self.numbers[i] for i in index],
+            [self.cells[i] for i in index],
+            {k: [v[i] for i in index] for k, v in self.values.items()},
+            [self.formulas[i] for i in index],
+        )
+
+    def rows(self) -> list[Row]:
+        """The rows as Row objects, parsed (for the row path)."""
+        names = list(self.values)
+        out = []
+        for i, (n, cells) in enumerate(zip(self.numbers, self.cells, strict=True)):
+            r = Row(n, cells)
+            r.values = {k: self.values[k][i] for k in names}
+            out.append(r)
+        return out
+
+
+def _vector(parse, cells: pl.Series) -> tuple[list | None, pl.Series | None]:
+    """(parsed values or None when the cells are kept as they are, the cells accepted) for one
+    column; None for the mask when the column cannot be checked as a vector."""
+    check = getattr(parse, "vector", None)
+    if check is not None:
+        return None, check(cells)
+    distinct = cells.unique()
+    if len(distinct) > DISTINCT_SHARE * len(cells) and len(cells) > 100:
+        return None, None
+    parsed = {}
+    for s in distinct.to_list():
+        try:
+            parsed[s] = (True, parse(s))
+        except parsers.CellError:
+            parsed[s] = (False, None)
+    found = [parsed[s] for s in cells.to_list()]
+    return [v for _, v in found], pl.Series([ok for ok, _ in found], dtype=pl.Boolean)
+
+
+def split(source, raw: list[tuple[int, list[str]]], ctx) -> tuple[Columns, list[Row]]:
+    """The batch's rows whose every cell parses and whose key is new, as Columns; the others as
+    Row objects parsed and coded by the row path (bulk.sources.FileSource), in row order."""
+    width = len(source.headers)
+    even = [i for i, (_, cells) in enumerate(raw) if len(cells) == width]
+    odd = sorted(set(range(len(raw))) - set(even)) if len(even) < len(raw) else []
+    good = pl.Series([True] * len(even), dtype=pl.Boolean)
+    values: dict[str, list] = {}
+    by_position = list(zip(*(raw[i][1] for i in even), strict=True)) if even else []
+    for name, pos, parse, required, _secret in source.spec:
+        if pos is None:
+            values[name] = [None] * len(even)
+            if required:
+                good = pl.Series([False] * len(even), dtype=pl.Boolean)
+            continue
+        cells = pl.Series(by_position[pos] if by_position else [], dtype=pl.String)
+        empty = cells == ""
+        parsed, ok = _vector(parse, cells)
+        if ok is None:
+            return Columns([], [], {}), source.parse_rows(raw)
+        good = good & ((ok & ~empty) if required else (empty | ok))
+        column = parsed if parsed is not None else cells.to_list()
+        values[name] = [
+            None if s == "" else v for s, v in zip(cells.to_list(), column, strict=True)
+        ]
+    formula = pl.Series([False] * len(even), dtype=pl.Boolean)
+    for col in by_position:
+        formula = formula | pl.Series(col, dtype=pl.String).str.contains(FORMULA)
+    keep = good.arg_true().to_list()
+    bad = sorted(odd + [even[i] for i in good.not_().arg_true().to_list()])
+    slow = source.parse_rows([raw[i] for i in bad])
+    # Keys in row order over both kinds of rows: the first row with a key keeps it (row path).
+    lane = Columns(
+        [raw[even[i]][0] for i in keep],
+        [raw[even[i]][1] for i in keep],
+        {k: [v[i] for i in keep] for k, v in values.items()},
+        formula.gather(keep).to_list(),
+    )
+    if source.key_cols:
+        keys = [
+            pl.Series(by_position[p] if by_position else [], dtype=pl.String)
+            .gather(keep)
+            .str.to_lowercase()
+            if p is not None
+            else pl.Series([""] * len(keep), dtype=pl.String)
+            for p in source.key_cols
+        ]
+        lane, more = _duplicates(source, lane, slow, keys)
+        slow = sorted(slow + more, key=lambda r: r.number)
+    return lane, slow
+
+
+def _duplicates(source, lane: Columns, slow: list[Row], keys: list[pl.Series]):
+    """Find the repeated keys of the batch (both kinds of rows, in row order: the first row with
+    a key keeps it, as on the row path); the lane's rows that repeat one leave it as coded rows.
+    `keys`: the lane's key columns, lower-cased."""
+    coded = [r for r in slow if r.result is None]
+    positions = source.key_cols
+    frame = pl.DataFrame(
+        {
+            "n": pl.Series([*lane.numbers, *(r.number for r in coded)], dtype=pl.Int64),
+            **{
+                f"k{j}": pl.concat(
+                    [
+                        keys[j],
+                        pl.Series([_cell(r.cells, p).lower() for r in coded], dtype=pl.String),
+                    ]
+                )
+                for j, p in enumerate(positions)
+            },
+        }
+    ).sort("n")
+    numbers = frame["n"].to_numpy()
+    hashes = frame.drop("n").hash_rows(seed=0).to_numpy().view(np.int64)
+    first = source.seen.first_rows_array(hashes, numbers)
+    repeated = {int(n): int(f) for n, f in zip(numbers, first, strict=True) if f != -1}
+    if not repeated:
+        return lane, []
+    label = "/".join(source.kind.key)
+    for r in coded:
+        if r.number in repeated:
+            r.add("duplicate_row", key=label, first=repeated[r.number])
+    stay = [i for i, n in enumerate(lane.numbers) if n not in repeated]
+    gone = [i for i, n in enumerate(lane.numbers) if n in repeated]
+    more = lane.take(gone).rows()
+    for r in more:
+        r.add("duplicate_row", key=label, first=repeated[r.number])
+    return lane.take(stay), more
+
+
+def _cell(cells: list[str], p: int | None) -> str:
+    return cells[p] if p is not None and p < len(cells) else ""

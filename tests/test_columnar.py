@@ -1,0 +1,177 @@
+"""The columnar lane (bulk.columnar): the same results, codes, messages and writes as the row
+path, whatever the file holds."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from registrar.bulk.imports.completions import Completions
+from registrar.directory import tree
+from registrar.directory.models import Organisation
+from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus
+
+from . import factories as f
+
+H = ["course_id", "user_email", "completion_date", "course_title"]
+
+
+@pytest.fixture
+def messy(db):
+    """Users and courses for every case the completions plan knows, and a file naming them."""
+    other = Organisation.objects.create(extid="FAR", label="Far away")
+    f.user("alice", email="Alice@Example.com")
+    f.user("bob")
+    f.user("carol", disabled=True)
+    f.user("dan", training_access=False)
+    f.user("erin", email="shared@example.com")
+    f.user("frank", email="shared@example.com")
+    f.user("gina", organisation=other)
+    f.user("hugo")
+    f.user("ines")
+    safe = f.course("SAFE-101", "Workplace safety")
+    f.course("SAFE-102", "Fire")
+    f.course("DRAFT-1", "Draft", published=False)
+    hugo = f.user("hugo2", email="hugo2@example.com")
+    CourseRecord.objects.create(
+        user=hugo, course=safe, status=CourseStatus.IN_PROGRESS, completion_percent=40
+    )
+    ines = f.user("ines2", email="ines2@example.com")
+    CourseRecord.objects.create(user=ines, course=safe, status=CourseStatus.NOT_STARTED)
+    CourseAssignment.objects.create(user=f.user("jo"), course=safe)
+    tomorrow = (timezone.localdate() + timedelta(days=2)).isoformat()
+    return [
+        ["SAFE-101", "alice@example.com", "2024-06-15", "Workplace safety"],
+        ["SAFE-102", "ALICE@EXAMPLE.COM", "2024-06-15T14:30:00+10:00", ""],
+        ["safe-101", "bob@example.com", "2024-06-15", ""],  # a code in another case
+        ["SAFE-101", "bob@example.com", "2024/06/16", ""],
+        ["SAFE-101", "BOB@example.com", "2024-06-17", ""],  # duplicate key
+        ["SAFE-101", "carol@example.com", "2024-06-15", ""],  # disabled
+        ["SAFE-101", "dan@example.com", "2024-06-15", ""],  # no training access
+        ["SAFE-101", "shared@example.com", "2024-06-15", ""],  # ambiguous
+        ["SAFE-101", "gina@example.com", "2024-06-15", ""],  # out of a scope
+        ["SAFE-101", "hugo2@example.com", "2024-06-15", ""],  # progress already
+        ["SAFE-101", "ines2@example.com", "2024-06-15", ""],  # a record not started
+        ["SAFE-101", "jo@example.com", "2024-06-15", ""],  # assigned already
+        ["DRAFT-1", "hugo@example.com", "2024-06-15", ""],
+        ["NOPE", "hugo@example.com", "2024-06-15", ""],
+        ["SAFE-102", "hugo@example.com", "2024-06-15", "Wrong title"],
+        ["SAFE-102", "nobody@example.com", "2024-06-15", ""],
+        ["SAFE-102", "not-an-email", "2024-06-15", ""],
+        ["SAFE-102", "hugo@example.com", "15/06/2024", ""],
+        ["SAFE-102", "ines@example.com", tomorrow, ""],  # in the future
+        ["SAFE-102", "ines@example.com", "", ""],
+        ["", "ines@example.com", "2024-06-15", ""],
+        ["SAFE-102", "=cmd|' /C calc'!A0", "2024-06-15", ""],  # a formula
+        ["SAFE-102", "jo@example.com", "2024-06-15", "Fire", "extra"],  # a cell too many
+        ["SAFE-102", "jo@example.com"],  # short
+        ["X" * 101, "jo@example.com", "2024-06-15", ""],  # too long
+        ["SAFE-102", "bob@example.com", "2024-06-15", ""],
+    ]
+
+
+def state():
+    records = sorted(
+        CourseRecord.objects.values_list("user__login", "course__code", "status", "status_date")
+    )
+    assigned = sorted(CourseAssignment.objects.values_list("user__login", "course__code"))
+    return records, assigned
+
+
+def run_both(run_import, rows, monkeypatch, **kw):
+    """The file through the lane, undone, then through the row path: results rows and what
+    was written."""
+    from registrar.journal.undo import undo
+
+    planned = []
+    bulk = Completions.apply_columns
+
+    def spy(self, cols, ctx):
+        planned.append(len(cols))
+        return bulk(self, cols, ctx)
+
+    monkeypatch.setattr(Completions, "apply_columns", spy)
+    lane = run_import("completions", H, rows, **kw)
+    assert sum(planned) >= 3  # the lane did plan rows in bulk
+    after_lane = state()
+    lane_rows = lane.rows
+    undo(lane.operation.pk)
+    monkeypatch.setattr(Completions, "columnar", False)
+    row = run_import("completions", H, rows, **kw)
+    return lane, lane_rows, after_lane, row, state()
+
+
+def test_the_columnar_lane_gives_the_row_paths_results_and_writes(run_import, messy, monkeypatch):
+    lane, lane_rows, after_lane, row, after_row = run_both(run_import, messy, monkeypatch)
+    assert lane_rows == row.rows
+    assert after_lane == after_row
+    assert lane.counts == row.counts
+
+
+def test_the_columnar_lane_keeps_the_scope(run_import, messy, monkeypatch):
+    root = Organisation.objects.get(extid="ORG")
+    assert tree.subtree(root.pk)
+    lane, lane_rows, after_lane, row, after_row = run_both(
+        run_import, messy, monkeypatch, scope="ORG"
+    )
+    assert lane_rows == row.rows
+    assert after_lane == after_row
+    gina = [r for r in lane_rows if r["user_email"] == "gina@example.com"][0]
+    assert gina["codes"] == "out_of_scope"
+
+
+def test_the_columnar_lane_verify_only_writes_nothing(run_import, messy):
+    rep = run_import("completions", H, messy, verify_only=True)
+    assert rep.counts["created"] >= 4
+    assert not CourseRecord.objects.filter(op=rep.operation.pk).exists()
+
+
+def test_the_columnar_lane_is_undone_like_the_row_path(run_import, messy):
+    from registrar.journal.undo import undo
+
+    before = state()
+    rep = run_import("completions", H, messy)
+    assert state() != before
+    undo(rep.operation.pk)
+    assert state() == before
+
+
+def test_a_formula_in_a_planned_row_is_escaped_in_the_results(run_import, db, tmp_path):
+    f.user("eq", email="=eq@example.com")
+    f.course("SAFE-101", "Workplace safety")
+    rep = run_import("completions", H, [["SAFE-101", "=eq@example.com", "2024-06-15", ""]])
+    assert rep.rows[0]["result"] == "created"
+    with open(rep.results_path, encoding="utf-8-sig") as fh:
+        assert "'=eq@example.com" in fh.read()
+
+
+def test_rows_of_a_failing_columnar_apply_take_the_row_path(run_import, messy, monkeypatch):
+    from django.db import IntegrityError
+
+    def fails(self, cols, ctx):
+        CourseAssignment.objects.filter(pk__in=[]).update(op=ctx.op.pk)
+        raise IntegrityError("a concurrent insert of the same record")
+
+    expected = run_import("completions", H, messy, verify_only=True).rows
+    monkeypatch.setattr(Completions, "apply_columns", fails)
+    rep = run_import("completions", H, messy)
+    assert rep.rows == expected
+    assert (
+        CourseRecord.objects.filter(op=rep.operation.pk).count()
+        == rep.counts["created"] + (rep.counts["updated"])
+    )
+
+
+def test_the_columnar_lane_finds_repeated_keys_across_batches(
+    run_import, messy, monkeypatch, settings
+):
+    settings.REGISTRAR_COLUMNAR_BATCH_SIZE = 3
+    settings.REGISTRAR_BATCH_SIZE = 3
+    rows = messy + [
+        ["SAFE-101", "alice@EXAMPLE.com", "2024-06-18", ""],
+        ["SAFE-102", "bob@example.com", "2024-06-15", ""],
+    ]
+    lane, lane_rows, after_lane, row, after_row = run_both(run_import, rows, monkeypatch)
+    assert lane_rows == row.rows
+    assert after_lane == after_row
+    assert [r["codes"] for r in lane_rows[-2:]] == ["duplicate_row", "duplicate_row"]

@@ -175,3 +175,11 @@ def test_the_columnar_lane_finds_repeated_keys_across_batches(
     assert lane_rows == row.rows
     assert after_lane == after_row
     assert [r["codes"] for r in lane_rows[-2:]] == ["duplicate_row", "duplicate_row"]
+
+
+def test_the_columnar_lane_can_be_turned_off(run_import, messy, monkeypatch, settings):
+    settings.REGISTRAR_COLUMNAR = False
+    called = []
+    monkeypatch.setattr(Completions, "apply_columns", lambda *a: called.append(a))
+    rep = run_import("completions", H, messy)
+    assert not called and rep.counts["created"] >= 3

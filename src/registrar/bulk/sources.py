@@ -5,6 +5,7 @@ same operation, lock, batches, verify-only, progress and report over either."""
 import os
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -259,7 +260,8 @@ class FileSource:
         """Whether this file can take the columnar lane (bulk.columnar): a CSV file without
         secret cells, for a kind that plans in bulk."""
         return (
-            getattr(self.kind, "columnar", False)
+            settings.REGISTRAR_COLUMNAR
+            and getattr(self.kind, "columnar", False)
             and self.fmt == "csv"
             and not self.secret_positions
         )

@@ -272,7 +272,9 @@ def existing_pairs(model, left: str, right: str, lefts: list[int], rights: list[
     lc, rc = _column(model, left), _column(model, right)
     table = model._meta.db_table
     with (
-        staged("pairs", {"a": "bigint", "b": "bigint"}, list(zip(lefts, rights, strict=True))) as st,
+        staged(
+            "pairs", {"a": "bigint", "b": "bigint"}, list(zip(lefts, rights, strict=True))
+        ) as st,
         connection.cursor() as c,
     ):
         c.execute(

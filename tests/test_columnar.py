@@ -78,7 +78,7 @@ def state():
     return records, assigned
 
 
-def run_both(run_import, rows, monkeypatch, **kw):
+def run_both(run_import, rows, monkeypatch, bulk_rows=3, **kw):
     """The file through the lane, undone, then through the row path: results rows and what
     was written."""
     from registrar.journal.undo import undo
@@ -92,7 +92,7 @@ def run_both(run_import, rows, monkeypatch, **kw):
 
     monkeypatch.setattr(Completions, "apply_columns", spy)
     lane = run_import("completions", H, rows, **kw)
-    assert sum(planned) >= 3  # the lane did plan rows in bulk
+    assert sum(planned) >= bulk_rows  # the lane did plan rows in bulk
     after_lane = state()
     lane_rows = lane.rows
     undo(lane.operation.pk)
@@ -183,3 +183,15 @@ def test_the_columnar_lane_can_be_turned_off(run_import, messy, monkeypatch, set
     monkeypatch.setattr(Completions, "apply_columns", lambda *a: called.append(a))
     rep = run_import("completions", H, messy)
     assert not called and rep.counts["created"] >= 3
+
+
+def test_a_batch_of_distinct_dates_takes_the_row_path_with_its_duplicates(
+    run_import, messy, monkeypatch
+):
+    start = timezone.now() - timedelta(days=30)
+    moments = [(start + timedelta(minutes=i)).isoformat(timespec="seconds") for i in range(150)]
+    rows = [["SAFE-101", f"u{i}@example.com", m, ""] for i, m in enumerate(moments)]
+    rows += [["SAFE-101", "u7@example.com", moments[0], ""]]
+    lane, lane_rows, after_lane, row, after_row = run_both(run_import, messy + rows, monkeypatch, bulk_rows=0)
+    assert lane_rows == row.rows
+    assert lane_rows[-1]["codes"] == "duplicate_row"

@@ -94,8 +94,9 @@ def split(source, raw: list[tuple[int, list[str]]], ctx) -> tuple[Columns, list[
         cells = pl.Series(by_position[pos] if by_position else [], dtype=pl.String)
         empty = cells == ""
         parsed, ok = _vector(parse, cells)
-        if ok is None:
-            return Columns([], [], {}), source.parse_rows(raw)
+        if ok is None:  # nothing to gain for this batch: every row takes the row path
+            good = pl.Series([False] * len(even), dtype=pl.Boolean)
+            break
         good = good & ((ok & ~empty) if required else (empty | ok))
         column = parsed if parsed is not None else cells.to_list()
         values[name] = [

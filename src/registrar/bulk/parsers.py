@@ -26,7 +26,8 @@ def text(max_length: int = 255):
             raise CellError("value_too_long", length=len(s), max=max_length)
         return s
 
-    # The columnar lane (bulk.columnar): which cells of a column this parser takes as they are.
+    # The columnar lane (bulk.columnar): which cells of a column this parser takes as they are
+    # (only a parser that returns the cell unchanged may have one; it may refuse more, never less).
     parse.vector = lambda cells: cells.str.len_chars() <= max_length
     return parse
 

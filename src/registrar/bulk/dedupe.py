@@ -7,6 +7,7 @@ hash, first row), 16 bytes a key instead of about 100 for a dict entry.
 import numpy as np
 
 YOUNG_MAX = 100_000
+PARTS_MAX = 32  # sorted parts of the vector form before they are merged
 
 
 class SeenKeys:
@@ -14,6 +15,7 @@ class SeenKeys:
         self.young: dict[int, int] = {}
         self.keys = np.empty(0, dtype=np.int64)
         self.rows = np.empty(0, dtype=np.int64)
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []  # the vector form's sorted parts
 
     def first_rows(self, hashes: list[int]) -> list[int | None]:
         """For each hash: the row that had it first (earlier batches), or None."""
@@ -47,20 +49,27 @@ class SeenKeys:
     def first_rows_array(self, hashes: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Vector form (the columnar lane), for one batch in row order: for each hash the row
         that had it first (an earlier batch, else earlier in this batch), -1 when it is new;
-        the new ones are remembered. Use one form or the other for a file, never both."""
+        the new ones are remembered. Use one form or the other for a file, never both.
+
+        Each batch's new keys are kept as a sorted part of their own, probed by binary search:
+        merging them into one array would copy every key seen so far at each batch."""
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         out = rows[first[inverse.ravel()]]
         out = np.where(out == rows, -1, out)
-        if len(self.keys):
-            at = np.searchsorted(self.keys, hashes)
-            at[at == len(self.keys)] = 0
-            hit = self.keys[at] == hashes
-            out = np.where(hit, self.rows[at], out)
-        else:
-            hit = np.zeros(len(hashes), dtype=bool)
-        new = (out == -1) & ~hit
-        keys = np.concatenate([self.keys, hashes[new]])
-        kept = np.concatenate([self.rows, rows[new]])
-        order = np.argsort(keys, kind="stable")
-        self.keys, self.rows = keys[order], kept[order]
+        seen = np.zeros(len(hashes), dtype=bool)
+        for keys, kept in self.parts:
+            at = np.searchsorted(keys, hashes)
+            at[at == len(keys)] = 0
+            hit = (keys[at] == hashes) & ~seen
+            out = np.where(hit, kept[at], out)
+            seen |= hit
+        new = (out == -1) & ~seen
+        if new.any():
+            order = np.argsort(hashes[new], kind="stable")
+            self.parts.append((hashes[new][order], rows[new][order]))
+        if len(self.parts) > PARTS_MAX:  # rare (past 1.6M rows): one merge of them all
+            keys = np.concatenate([k for k, _ in self.parts])
+            kept = np.concatenate([r for _, r in self.parts])
+            order = np.argsort(keys, kind="stable")
+            self.parts = [(keys[order], kept[order])]
         return out

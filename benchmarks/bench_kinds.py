@@ -14,7 +14,8 @@ It prints, per case: rows, seconds, rows/s, the import process's peak memory, th
 nothing) and the number of database calls the import made (statements and COPYs; executemany
 counts once). With --scaling every case is also measured at N/10 rows in an equally fresh
 database: `growth` is (time for N / time for N/10) / 10, 1.0 when the time is linear in the rows.
-With BENCH_TOP_QUERIES=1 in the environment each import also prints its most frequent statements.
+With BENCH_TOP_QUERIES=1 in the environment each import also prints its most frequent statements;
+with BENCH_PROFILE=DIR each import runs under cProfile into DIR/<case>.prof.
 
     python benchmarks/bench_kinds.py [--rows 100000] [--kinds a,b,...] [--db sqlite|postgres]
         [--pg-url URL] [--password-rows 10000] [--scaling] [--json PATH] [--keep]
@@ -996,7 +997,11 @@ def measure(args, case: Case, n: int) -> dict:
             f"{case.name}: setup {prep['setup_seconds']:.1f} s (process {prep_wall:.1f} s), "
             f"CSV of {n:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB"
         )
-        res, wall, maxrss = run([*me, "--case", case.name, "--child", str(csv_path)], env)
+        child = [*me, "--case", case.name, "--child", str(csv_path)]
+        if os.environ.get("BENCH_PROFILE"):  # a directory: one cProfile file per case
+            out = Path(os.environ["BENCH_PROFILE"]) / f"{case.name}.prof"
+            child[1:1] = ["-m", "cProfile", "-o", str(out)]
+        res, wall, maxrss = run(child, env)
         load = os.getloadavg()[0]
         c = res["counts"]
         good = c.get(case.expect, 0) == n and not c["rejected"]

@@ -237,6 +237,44 @@ COLUMNS = (
 CHUNK = 5000
 
 
+def _builtin_welcome(op, users: list[dict]) -> list[tuple]:
+    """The built-in welcome mails (outbox rows in COLUMNS order): the text translated once per
+    culture, filled in per user."""
+    now = timezone.now()
+    hours = password_links._hours()
+    texts: dict[str, tuple[str, str]] = {}
+    rows = []
+    for u in users:
+        culture = u.get("culture") or ""
+        if culture not in texts:
+            texts[culture] = password_links.welcome_texts(culture)
+        subject, body = texts[culture]
+        values = {
+            "first_name": u.get("first_name") or "",
+            "login": u["login"],
+            "link": password_links.PLACEHOLDER,
+            "hours": hours,
+        }
+        rows.append(
+            (
+                u["email"],
+                subject,
+                body % values,
+                OutboxMail.Link.SET_PASSWORD,
+                None,
+                u["id"],
+                op.pk,
+                OutboxMail.State.QUEUED,
+                "",
+                now,
+                None,
+                0,
+                None,
+            )
+        )
+    return rows
+
+
 def insert(rows: list[tuple]) -> None:
     """Outbox rows (tuples in COLUMNS order) in bulk: COPY on PostgreSQL, one executemany per
     chunk on SQLite (in the operation's one transaction)."""
@@ -300,18 +338,7 @@ def welcome(op, users: list[dict]) -> int:
         )
         prepared = None
     if prepared is None:
-        mails = [
-            password_links.welcome_mail(
-                user_id=u["id"],
-                login=u["login"],
-                first_name=u.get("first_name") or "",
-                email=u["email"],
-                culture=u.get("culture") or "",
-                operation=op,
-            )
-            for u in users
-        ]
-        OutboxMail.objects.bulk_create(mails, batch_size=1000)
+        insert(_builtin_welcome(op, users))
     else:
         rows, _ = render(prepared, [{"user": u} for u in users], op.pk)
         insert(rows)

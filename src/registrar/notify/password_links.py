@@ -72,10 +72,9 @@ def _hours() -> str:
     return f"{settings.PASSWORD_RESET_TIMEOUT / 3600:g}"
 
 
-def welcome_mail(
-    *, user_id: int, login: str, first_name: str, email: str, culture: str, operation=None
-) -> OutboxMail:
-    """The welcome mail of a new account (not saved): its login and a link to choose a password."""
+def welcome_texts(culture: str) -> tuple[str, str]:
+    """The built-in welcome mail's subject and body (with %(first_name)s, %(login)s and
+    %(link)s left to fill) in the language of a culture."""
     with translation.override(language_for(culture)):
         subject = _("Your training account")
         body = _(
@@ -85,7 +84,16 @@ def welcome_mail(
             "Choose your password here: %(link)s\n\n"
             "The link can be used once and expires after %(hours)s hours; after that, use "
             '"Forgot your password?" on the sign-in page.\n'
-        ) % {"first_name": first_name, "login": login, "link": PLACEHOLDER, "hours": _hours()}
+        )
+    return subject, body
+
+
+def welcome_mail(
+    *, user_id: int, login: str, first_name: str, email: str, culture: str, operation=None
+) -> OutboxMail:
+    """The welcome mail of a new account (not saved): its login and a link to choose a password."""
+    subject, text = welcome_texts(culture)
+    body = text % {"first_name": first_name, "login": login, "link": PLACEHOLDER, "hours": _hours()}
     return OutboxMail(
         to=email,
         subject=subject,

@@ -192,6 +192,8 @@ def test_a_batch_of_distinct_dates_takes_the_row_path_with_its_duplicates(
     moments = [(start + timedelta(minutes=i)).isoformat(timespec="seconds") for i in range(150)]
     rows = [["SAFE-101", f"u{i}@example.com", m, ""] for i, m in enumerate(moments)]
     rows += [["SAFE-101", "u7@example.com", moments[0], ""]]
-    lane, lane_rows, after_lane, row, after_row = run_both(run_import, messy + rows, monkeypatch, bulk_rows=0)
+    lane, lane_rows, after_lane, row, after_row = run_both(
+        run_import, messy + rows, monkeypatch, bulk_rows=0
+    )
     assert lane_rows == row.rows
     assert lane_rows[-1]["codes"] == "duplicate_row"

@@ -59,13 +59,25 @@ class AssignmentBase(Journalled):
     billing_code = models.CharField(max_length=100, blank=True, default="")
     unit_cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.IMPORT)
+    # Indexed only where set (tutors_index): most assignments have no tutors, and an index entry
+    # for each NULL would cost every assignment written.
     tutors = models.ForeignKey(
-        "directory.UserList", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "directory.UserList",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     assigned_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         abstract = True
+
+
+def tutors_index(name: str) -> models.Index:
+    """The assignments that name a tutors list (the rest have none to find)."""
+    return models.Index(fields=["tutors"], condition=models.Q(tutors__isnull=False), name=name)
 
 
 class CourseAssignment(AssignmentBase):
@@ -83,6 +95,7 @@ class CourseAssignment(AssignmentBase):
         constraints = [
             models.UniqueConstraint(fields=["user", "course"], name="uniq_course_assignment")
         ]
+        indexes = [tutors_index("course_asg_tutors")]
 
 
 class CurriculumAssignment(AssignmentBase):
@@ -102,6 +115,7 @@ class CurriculumAssignment(AssignmentBase):
                 fields=["user", "curriculum"], name="uniq_curriculum_assignment"
             )
         ]
+        indexes = [tutors_index("curriculum_asg_tutors")]
 
 
 class ProgrammeAssignment(AssignmentBase):
@@ -119,6 +133,7 @@ class ProgrammeAssignment(AssignmentBase):
         constraints = [
             models.UniqueConstraint(fields=["user", "programme"], name="uniq_programme_assignment")
         ]
+        indexes = [tutors_index("programme_asg_tutors")]
 
 
 class RecordBase(Journalled):

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from registrar.bulk import lookups
 from registrar.bulk.imports.completions import Completions
 from registrar.directory import tree
 from registrar.directory.models import Organisation
@@ -101,7 +102,11 @@ def run_both(run_import, rows, monkeypatch, bulk_rows=3, **kw):
     return lane, lane_rows, after_lane, row, state()
 
 
-def test_the_columnar_lane_gives_the_row_paths_results_and_writes(run_import, messy, monkeypatch):
+@pytest.mark.parametrize("share", [0, 1e9], ids=["users-read-once", "users-joined-a-batch"])
+def test_the_columnar_lane_gives_the_row_paths_results_and_writes(
+    run_import, messy, monkeypatch, share
+):
+    monkeypatch.setattr(lookups, "WHOLE_SHARE", share)
     lane, lane_rows, after_lane, row, after_row = run_both(run_import, messy, monkeypatch)
     assert lane_rows == row.rows
     assert after_lane == after_row
@@ -175,6 +180,19 @@ def test_the_columnar_lane_finds_repeated_keys_across_batches(
     assert lane_rows == row.rows
     assert after_lane == after_row
     assert [r["codes"] for r in lane_rows[-2:]] == ["duplicate_row", "duplicate_row"]
+
+
+def test_the_columnar_lane_reads_the_users_once_for_a_large_share(
+    run_import, messy, monkeypatch, settings
+):
+    settings.REGISTRAR_COLUMNAR_BATCH_SIZE = 5
+    reads = []
+    whole = lookups._all_learners
+    monkeypatch.setattr(lookups, "_all_learners", lambda: reads.append(1) or whole())
+    lane, lane_rows, after_lane, row, after_row = run_both(run_import, messy, monkeypatch)
+    assert reads == [1]  # six batches, one read of the users
+    assert lane_rows == row.rows
+    assert after_lane == after_row
 
 
 def test_the_columnar_lane_can_be_turned_off(run_import, messy, monkeypatch, settings):

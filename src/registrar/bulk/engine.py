@@ -115,6 +115,8 @@ class Context:
         self.actor = actor  # None: the command line
         self._granter = None
         self.state: dict = {}
+        # What a lookup reads once for the whole job (the columnar lane's users by email).
+        self.cache: dict = {}
         # What a batch stages for finish(), kept only if its attempt is: a trial run or a failed
         # attempt (rolled back) must not leave ids that the database never kept.
         self.pending: dict = {}

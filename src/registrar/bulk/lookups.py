@@ -62,21 +62,84 @@ def users_by_email(emails) -> dict[str, list[dict]]:
     return out
 
 
-def learners_by_email(emails):
+# The lane reads every user once for the whole import when a batch names at least this share
+# of them (one scan then costs less than a join a batch) and the users are at most so many.
+WHOLE_SHARE = 1 / 8
+WHOLE_LIMIT = 1_000_000
+
+
+def learners_by_email(emails, cache: dict | None = None):
     """The users of each lower-cased email as one row (the columnar lane): email_ci, matches
     (how many users share it), and the first user's uid, org and usable (enabled, with training
-    access), which are the user's own when matches is 1. One join with the emails staged."""
+    access), which are the user's own when matches is 1.
+
+    One join with the batch's emails staged; or, when the batch names a large share of the
+    users, every user read once into `cache` (the import's own: later batches join it in
+    memory, as the database would, without reading the users again)."""
     import polars as pl  # only the columnar lane pays for loading it
 
+    emails = list({e.lower() for e in emails if e})
+    whole = cache.get("learners") if cache is not None else None
+    if whole is None and cache is not None and emails:
+        if "user_count" not in cache:
+            cache["user_count"] = User._base_manager.count()
+        users = cache["user_count"]
+        if users <= WHOLE_LIMIT and len(emails) >= WHOLE_SHARE * users:
+            whole = cache["learners"] = _all_learners()
+    if whole is not None:
+        wanted = pl.DataFrame({"email_ci": emails}, schema={"email_ci": pl.String})
+        return whole.join(wanted, on="email_ci", how="semi")
+    return _frame(_staged_learners(emails))
+
+
+def _staged_learners(emails: list[str]) -> list[tuple]:
     table = User._meta.db_table
-    emails = [(e,) for e in {e.lower() for e in emails if e}]
-    with staged("emails", {"e": "text"}, emails) as st, connection.cursor() as c:
+    with staged("emails", {"e": "text"}, [(e,) for e in emails]) as st, connection.cursor() as c:
         c.execute(
             f'SELECT s."e", COUNT(*), MIN(u."id"), MIN(u."organisation_id"), '
             f'MIN(CASE WHEN u."disabled" OR NOT u."training_access" THEN 0 ELSE 1 END) '
             f'FROM "{st}" s JOIN "{table}" u ON LOWER(u."email") = s."e" GROUP BY s."e"'
         )
-        found = c.fetchall()
+        return c.fetchall()
+
+
+def _all_learners():
+    """Every user, grouped by lower-cased email as learners_by_email gives them: the users read
+    as they are (a GROUP BY in the database sorts them all first), grouped in memory."""
+    import polars as pl
+
+    table = User._meta.db_table
+    with connection.cursor() as c:
+        c.execute(
+            f'SELECT LOWER("email"), "id", "organisation_id", "disabled", "training_access" '
+            f'FROM "{table}"'
+        )
+        schema = {
+            "email_ci": pl.String,
+            "uid": pl.Int64,
+            "org": pl.Int64,
+            "disabled": pl.Boolean,
+            "access": pl.Boolean,
+        }
+        # By parts: the users never stand in memory as Python tuples all at once.
+        parts = [pl.DataFrame(schema=schema)]
+        while found := c.fetchmany(RAW_CHUNK * 10):
+            parts.append(pl.DataFrame(found, schema=schema, orient="row"))
+    return (
+        pl.concat(parts)
+        .group_by("email_ci")
+        .agg(
+            pl.len().cast(pl.Int64).alias("matches"),
+            pl.col("uid").min(),
+            pl.col("org").min(),
+            (~pl.col("disabled") & pl.col("access")).min().alias("usable"),
+        )
+    )
+
+
+def _frame(found: list[tuple]):
+    import polars as pl
+
     schema = {
         "email_ci": pl.String,
         "matches": pl.Int64,

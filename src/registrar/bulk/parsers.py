@@ -160,6 +160,20 @@ def _read_date(s: str) -> datetime | date:
         raise _invalid(s) from None
 
 
+_TODAY: dict = {}  # the last local date seen, by time zone
+
+
+def _not_after_today(v: date) -> bool:
+    """v <= today in the current time zone. A date before the last today seen is before today
+    still (days only pass): the clock is read again only for a date on or after that one."""
+    zone = timezone.get_current_timezone()
+    last = _TODAY.get(zone)
+    if last is not None and v < last:
+        return True
+    today = _TODAY[zone] = timezone.localdate()
+    return v <= today
+
+
 def date_(past: bool = False):
     """A calendar date; a date with a time keeps its date part (in the platform's time zone)."""
 
@@ -172,7 +186,7 @@ def date_(past: bool = False):
                 raise _invalid(s, DATE_RANGE) from None
         if not MIN_DATE <= v <= MAX_DATE:
             raise _invalid(s, DATE_RANGE)
-        if past and v > timezone.localdate():
+        if past and not _not_after_today(v):
             raise CellError("future_date")
         return v
 

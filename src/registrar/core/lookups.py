@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime
 
 from django.db import connection
 
+from . import copytext
+
 IN_CHUNK = 900  # for callers that build their own `__in` filters
 RAW_CHUNK = 10_000  # parameters per raw IN list (SQLite allows 32,766, PostgreSQL 65,535)
 PAIRS_LIMIT = 50_000  # past this many combinations, pairs() filters each side instead
@@ -251,10 +253,13 @@ def staged(name: str, columns: dict[str, str], rows: list[tuple]) -> Iterator[st
         c.execute(f'CREATE TEMPORARY TABLE "{table}" ({spec})')
         try:
             if connection.vendor == "postgresql":
-                cols = ", ".join(f'"{n}"' for n in columns)
-                with c.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
-                    for row in rows:
-                        copy.write_row(row)
+                names = list(columns)
+                by_column = [list(col) for col in zip(*rows, strict=True)] or [[] for _ in names]
+                if not copytext.copy_columns(c.cursor, table, names, by_column):
+                    cols = ", ".join(f'"{n}"' for n in columns)
+                    with c.cursor.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+                        for row in rows:
+                            copy.write_row(row)
                 c.execute(f'ANALYZE "{table}"')
             else:
                 marks = ", ".join(["%s"] * len(columns))

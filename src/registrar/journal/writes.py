@@ -12,6 +12,8 @@ from decimal import Decimal
 
 from django.db import IntegrityError, connection, connections, models
 
+from registrar.core import copytext
+
 from .models import Change, Operation
 
 CHUNK = 2000
@@ -126,70 +128,15 @@ def _copy(table: str, columns: list[str], rows) -> None:
                 write(row)
 
 
-def _text(value) -> str | None:
-    """A value as COPY's text format writes it, or None when only psycopg knows how."""
-    t = type(value)
-    if value is None:
-        return "\\N"
-    if t is str:
-        if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
-            value = (
-                value.replace("\\", "\\\\")
-                .replace("\t", "\\t")
-                .replace("\n", "\\n")
-                .replace("\r", "\\r")
-            )
-        return value
-    if t is bool:
-        return "t" if value else "f"
-    if t is int or t is Decimal or t is uuid.UUID:
-        return str(value)
-    if t is datetime or t is date:
-        return value.isoformat()
-    if t is float:
-        return repr(value)
-    return None
-
-
-def _text_column(values: list) -> list[str] | None:
-    """A column as COPY text, each distinct value formatted once; None if a value has no text
-    form here (psycopg's own adapters then write the rows)."""
-    seen: dict = {}
-    out = []
-    for v in values:
-        try:
-            out.append(seen[v])
-            continue
-        except (KeyError, TypeError):
-            pass
-        text = _text(v)
-        if text is None:
-            return None
-        try:
-            seen[v] = text
-        except TypeError:
-            return None
-        out.append(text)
-    return out
-
-
 def _copy_columns(table: str, names: list[str], columns: list[list]) -> None:
     """PostgreSQL: COPY rows given column by column. Formatting each column as text at once
     costs a fraction of psycopg's per-row adaptation; a column of another type falls back."""
-    texts = []
-    for col in columns:
-        text = _text_column(col)
-        if text is None:
-            _copy(table, names, zip(*columns, strict=True))
-            return
-        texts.append(text)
-    cols = ", ".join(f'"{c}"' for c in names)
     with connection.cursor() as c:
-        raw = c.cursor
-        with raw.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
-            lines = ["\t".join(r) for r in zip(*texts, strict=True)]
-            for i in range(0, len(lines), 10_000):
-                copy.write("\n".join(lines[i : i + 10_000]) + "\n")
+        if not copytext.copy_columns(c.cursor, table, names, columns):
+            _copy(table, names, zip(*columns, strict=True))
+
+
+_SEQUENCES: dict[str, str] = {}  # PostgreSQL: each table's id sequence
 
 
 def allocate_ids(model, n: int) -> list[int]:
@@ -199,10 +146,14 @@ def allocate_ids(model, n: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as c:
         if connection.vendor == "postgresql":
-            # One array value, not n rows: fetching rows costs more than the sequence itself.
+            if table not in _SEQUENCES:
+                c.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+                _SEQUENCES[table] = c.fetchone()[0]
+            # One array value, not n rows: fetching rows costs more than the sequence itself. The
+            # sequence is named once (a constant): looked up in each nextval, it cost 6x more.
             c.execute(
-                "SELECT array_agg(nextval(pg_get_serial_sequence(%s, 'id'))) FROM generate_series(1, %s)",
-                [table, n],
+                "SELECT array_agg(nextval(%s::regclass)) FROM generate_series(1, %s)",
+                [_SEQUENCES[table], n],
             )
             return list(c.fetchone()[0])
         # AUTOINCREMENT never reuses a deleted id; neither must we (the journal refers to them).

@@ -171,7 +171,7 @@ class Completions(ImportKind):
             schema={"course_id": pl.String, "cid": pl.Int64, "known_title": pl.String,
                     "published": pl.Boolean},
         )  # fmt: skip
-        user_frame = lookups.learners_by_email(v["user_email"])
+        user_frame = lookups.learners_by_email(v["user_email"], ctx.cache)
         frame = (
             pl.DataFrame(
                 {"course_id": v["course_id"], "email": v["user_email"], "title": v["course_title"]},

@@ -9,11 +9,31 @@ lists, and the assignments some kinds need), writes a file of N valid rows in th
 registrar.bulk.engine.run_import on it in a child process: parsed, validated, resolved, planned,
 applied, journalled, results/rejects/log files written, operation closed. The setup is not timed.
 
+Each case also measures its own floor (issue 15), in the same run: "the same writes into the same
+tables by the database alone, each statement once". Before the import a pristine copy of the
+database is kept (SQLite: the files copied; PostgreSQL: CREATE DATABASE ... TEMPLATE). After it,
+what the import wrote is found per table by primary key against that copy, every table of the
+database but SQLite's own (sqlite_sequence, sqlite_stat1): rows inserted, rows updated (same key,
+other values: the columns that changed in any row) and rows deleted; a summary is printed. Those
+rows are staged, untimed (SQLite: a staging file built from the two files; PostgreSQL: the
+changed tables COPYed into UNLOGGED tables of the pristine copy, split and ANALYZEd there). Then,
+timed, on the pristine copy: one transaction with, per table, one DELETE (children first), one
+INSERT ... SELECT and one UPDATE ... FROM of the changed columns (parents first), and its COMMIT:
+on PostgreSQL the deferred foreign keys are checked there; on SQLite with the import's own
+connection settings (the pragmas its connections have, read in the prepare process, synchronous
+as in the import's durable transaction, foreign keys on, BEGIN IMMEDIATE); the jobs file's
+writes (SQLite) in a second transaction. The floor excludes reading, parsing and validating the
+file, resolving its references, work the import does and undoes (its lock row), ids drawn from
+sequences, and the results files. The raw limit is printed beside it: the file loaded into a bare
+table of text columns (PostgreSQL: COPY into an UNLOGGED table; SQLite: one executemany).
+
 It prints, per case: rows, seconds, rows/s, the import process's peak memory, the row results
 (every row must end as the case expects, and none rejected: a benchmark of rejected rows measures
-nothing) and the number of database calls the import made (statements and COPYs; executemany
-counts once). With --scaling every case is also measured at N/10 rows in an equally fresh
-database: `growth` is (time for N / time for N/10) / 10, 1.0 when the time is linear in the rows.
+nothing), the number of database calls the import made (statements and COPYs; executemany
+counts once), the floor's seconds and the ratio import/floor (--json adds the floor's time per
+table, the raw load and the rows written per table). With --scaling every case is also measured
+at N/10 rows in an equally fresh database: `growth` is (time for N / time for N/10) / 10, 1.0
+when the time is linear in the rows.
 With BENCH_TOP_QUERIES=1 in the environment each import also prints its most frequent statements;
 with BENCH_PROFILE=DIR each import runs under cProfile into DIR/<case>.prof.
 
@@ -27,6 +47,7 @@ import csv
 import json
 import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -868,7 +889,373 @@ def environment(args, work: Path) -> dict:
     else:
         env.pop("DATABASE_URL", None)
         env["REGISTRAR_DB"] = str(work / "bench.sqlite3")
+        env["REGISTRAR_JOBS_DB"] = str(work / "bench-jobs.sqlite3")
     return env
+
+
+# -- the floor: the import's writes, by the database alone ---------------------------------------
+
+SQLITE_FILES = ("bench", "bench-jobs")  # the main database and the jobs one (SQLite only)
+PRAGMAS = ("journal_mode", "synchronous", "cache_size", "temp_store", "foreign_keys")
+STAGE = "bench_stage"  # PostgreSQL: the schema of the staged rows, in the pristine copy
+
+
+def q(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def pg_url_for(url: str, name: str) -> str:
+    """The same server, another database."""
+    return urlunparse(urlparse(url)._replace(path="/" + name))
+
+
+def pristine_name(url: str) -> str:
+    """PostgreSQL: the database kept as it was before the import (then the floor's)."""
+    return check_pg_name(url)[0] + "_pristine"
+
+
+def keep_pristine(args, work: Path) -> None:
+    """Untimed: a copy of the prepared database(s), as they are before the import."""
+    if args.db == "postgres":
+        import psycopg
+
+        name, admin = check_pg_name(args.pg_url)
+        copy = pristine_name(args.pg_url)
+        with psycopg.connect(admin, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{copy}" WITH (FORCE)')
+            # FILE_COPY checkpoints before and after: no page of the copy is left to write
+            # while the import is timed.
+            c.execute(f'CREATE DATABASE "{copy}" TEMPLATE "{name}" STRATEGY FILE_COPY')
+        return
+    for db in SQLITE_FILES:
+        c = sqlite3.connect(work / f"{db}.sqlite3")
+        c.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # every page in the file itself
+        c.close()
+        shutil.copyfile(work / f"{db}.sqlite3", work / f"pristine-{db}.sqlite3")
+
+
+def fk_order(tables, refs: dict) -> list[str]:
+    """The tables, each after the tables it references (a cycle is cut anywhere)."""
+    tables, order, seen = set(tables), [], set()
+
+    def visit(t):
+        if t in seen:
+            return
+        seen.add(t)
+        for r in sorted(set(refs.get(t, ())) & tables):
+            visit(r)
+        order.append(t)
+
+    for t in sorted(tables):
+        visit(t)
+    return order
+
+
+def floor_statements(writes: list[dict], target: str, stage: str, pg: bool) -> list[tuple]:
+    """(table, SQL, rows): the deletes children first, then inserts and updates parents first."""
+    out = []
+    for w in reversed(writes):
+        if w["del"]:
+            t, pk, d = f"{target}.{q(w['table'])}", q(w["pk"]), f"{stage}.{q('del_' + w['table'])}"
+            sql = f"DELETE FROM {t} WHERE {pk} IN (SELECT {pk} FROM {d})"
+            if pg:
+                sql = f"DELETE FROM {t} AS o USING {d} AS d WHERE o.{pk} = d.{pk}"
+            out.append((w["table"], sql, w["del"]))
+    for w in writes:
+        t, pk = f"{target}.{q(w['table'])}", q(w["pk"])
+        if w["ins"]:
+            cols = ", ".join(q(c) for c in w["columns"])
+            ins = f"{stage}.{q('ins_' + w['table'])}"
+            out.append((w["table"], f"INSERT INTO {t} ({cols}) SELECT {cols} FROM {ins}", w["ins"]))
+        if w["upd"]:
+            sets = ", ".join(f"{q(c)} = u.{q(c)}" for c in w["changed"])
+            upd = f"{stage}.{q('upd_' + w['table'])}"
+            sql = f"UPDATE {t} AS o SET {sets} FROM {upd} AS u WHERE o.{pk} = u.{pk}"
+            out.append((w["table"], sql, w["upd"]))
+    return out
+
+
+def run_floor(execute, commit, statements: list[tuple]) -> tuple[float, dict]:
+    """Timed: the statements and the COMMIT; seconds and seconds per table."""
+    steps = collections.Counter()
+    t = time.perf_counter()
+    for table, sql, rows in statements:
+        s = time.perf_counter()
+        n = execute(sql)
+        steps[table] += time.perf_counter() - s
+        if n != rows:
+            raise SystemExit(f"floor: {n} rows written by {sql[:80]}..., {rows} expected")
+    s = time.perf_counter()
+    commit()
+    steps["COMMIT"] = time.perf_counter() - s
+    return time.perf_counter() - t, dict(steps)
+
+
+def sqlite_tables(c, schema: str) -> dict:
+    """{table: (its one-column primary key or None, its columns)}, SQLite's own tables aside."""
+    out = {}
+    names = (
+        f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+    )
+    for (t,) in c.execute(names).fetchall():
+        info = c.execute(f"PRAGMA {schema}.table_info({q(t)})").fetchall()
+        pks = [r[1] for r in info if r[5]]
+        out[t] = (pks[0] if len(pks) == 1 else None, [r[1] for r in info])
+    return out
+
+
+def sqlite_stage(pristine: Path, post: Path, stage: Path) -> list[dict]:
+    """Untimed: per table, by primary key, what the import wrote, into a staging file."""
+    c = sqlite3.connect(stage, isolation_level=None)
+    c.execute("PRAGMA journal_mode = OFF")
+    c.execute("PRAGMA synchronous = OFF")
+    c.execute("ATTACH DATABASE ? AS old", (str(pristine),))
+    c.execute("ATTACH DATABASE ? AS new", (str(post),))
+    old, new = sqlite_tables(c, "old"), sqlite_tables(c, "new")
+    refs = {t: {r[2] for r in c.execute(f"PRAGMA new.foreign_key_list({q(t)})")} for t in new}
+    writes = []
+    for t in fk_order(new, refs):
+        (pk, cols), n, o = new[t], f"new.{q(t)}", f"old.{q(t)}"
+        if old.get(t) != new[t] or pk is None:
+            log(f"  floor: table {t} left out (no one-column key, or its shape changed)")
+            continue
+        sel = ", ".join(f"n.{q(x)}" for x in cols)
+        c.execute(
+            f"CREATE TABLE {q('ins_' + t)} AS SELECT {sel} FROM {n} AS n"
+            f" WHERE n.{q(pk)} NOT IN (SELECT {q(pk)} FROM {o})"
+        )
+        c.execute(
+            f"CREATE TABLE {q('del_' + t)} AS SELECT o.{q(pk)} FROM {o} AS o"
+            f" WHERE o.{q(pk)} NOT IN (SELECT {q(pk)} FROM {n})"
+        )
+        join = f"{n} AS n JOIN {o} AS o ON o.{q(pk)} = n.{q(pk)}"
+        differs = f"({', '.join(f'o.{q(x)}' for x in cols)}) IS NOT ({sel})"
+        flags = ", ".join(f"max(o.{q(x)} IS NOT n.{q(x)})" for x in cols)
+        upd, *diff = c.execute(f"SELECT count(*), {flags} FROM {join} WHERE {differs}").fetchone()
+        changed = [x for x, d in zip(cols, diff, strict=True) if d]
+        if upd:
+            keep = ", ".join(f"n.{q(x)}" for x in [pk, *changed])
+            c.execute(f"CREATE TABLE {q('upd_' + t)} AS SELECT {keep} FROM {join} WHERE {differs}")
+        ins, dele = (
+            c.execute(f"SELECT count(*) FROM {q(k + t)}").fetchone()[0] for k in ("ins_", "del_")
+        )
+        if ins or upd or dele:
+            w = {"table": t, "pk": pk, "columns": cols, "changed": changed}
+            writes.append({**w, "ins": ins, "upd": upd, "del": dele})
+    c.close()
+    return writes
+
+
+def sqlite_floor(db: Path, stage: Path, writes: list[dict], pragmas: dict) -> tuple[float, dict]:
+    """Timed: the writes in one transaction on the pristine copy, with the import's settings."""
+    c = sqlite3.connect(db, isolation_level=None)
+    for k, v in pragmas.items():
+        c.execute(f"PRAGMA {k} = {v}")
+    c.execute("ATTACH DATABASE ? AS stage", (str(stage),))
+    statements = floor_statements(writes, "main", "stage", pg=False)
+
+    def execute(sql):
+        if not c.in_transaction:
+            c.execute("BEGIN IMMEDIATE")  # the application's transaction_mode
+        return c.execute(sql).rowcount
+
+    try:
+        return run_floor(execute, lambda: c.execute("COMMIT"), statements)
+    finally:
+        c.close()
+
+
+def csv_header(path: Path) -> list[str]:
+    """The CSV file's column names."""
+    with open(path, encoding="utf-8", newline="") as f:
+        return next(csv.reader(f, delimiter=";"))
+
+
+def sqlite_raw(db: Path, path: Path, pragmas: dict) -> float:
+    """The raw limit: the file into a bare table of text columns, one executemany, one commit."""
+    c = sqlite3.connect(db, isolation_level=None)
+    for k, v in pragmas.items():
+        c.execute(f"PRAGMA {k} = {v}")
+    cols = csv_header(path)
+    c.execute(f"CREATE TABLE bench_raw ({', '.join(q(x) + ' TEXT' for x in cols)})")
+    t = time.perf_counter()
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.reader(f, delimiter=";")
+        next(rows)
+        c.execute("BEGIN IMMEDIATE")
+        c.executemany(f"INSERT INTO bench_raw VALUES ({', '.join('?' * len(cols))})", rows)
+        c.execute("COMMIT")
+    seconds = time.perf_counter() - t
+    c.execute("DROP TABLE bench_raw")
+    c.close()
+    return seconds
+
+
+def pg_tables(c) -> dict:
+    """{table: (its one-column primary key or None, its columns)} of the public schema."""
+    rows = c.execute(
+        "SELECT c.relname::text, (SELECT a.attname::text FROM pg_index i JOIN pg_attribute a"
+        "  ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]"
+        "  WHERE i.indrelid = c.oid AND i.indisprimary AND i.indnatts = 1),"
+        " array(SELECT attname::text FROM pg_attribute WHERE attrelid = c.oid AND attnum > 0"
+        "  AND NOT attisdropped AND attgenerated = '' ORDER BY attnum)"
+        " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = 'public' AND c.relkind = 'r'"
+    ).fetchall()
+    return {t: (pk, cols) for t, pk, cols in rows}
+
+
+def pg_fingerprint(c, t: str) -> tuple:
+    """A table's row count and sum of row hashes: equal when its rows are."""
+    return c.execute(
+        "SELECT count(*), coalesce(sum(hashtextextended(bench_row::text, 0)), 0)::text"
+        f" FROM public.{q(t)} AS bench_row"
+    ).fetchone()
+
+
+def pg_stage(post_url: str, floor_url: str) -> list[dict]:
+    """Untimed: the changed tables' rows COPYed into the pristine copy, split by primary key."""
+    import psycopg
+
+    with (
+        psycopg.connect(post_url, autocommit=True) as post,
+        psycopg.connect(floor_url, autocommit=True) as flo,
+    ):
+        tables = pg_tables(post)
+        refs = collections.defaultdict(set)
+        for t, r in post.execute(
+            "SELECT c.relname::text, r.relname::text FROM pg_constraint k"
+            " JOIN pg_class c ON c.oid = k.conrelid JOIN pg_class r ON r.oid = k.confrelid"
+            " WHERE k.contype = 'f'"
+        ):
+            refs[t].add(r)
+        before = pg_tables(flo)
+        changed = [t for t in tables if pg_fingerprint(post, t) != pg_fingerprint(flo, t)]
+        flo.execute(f"DROP SCHEMA IF EXISTS {STAGE} CASCADE")
+        flo.execute(f"CREATE SCHEMA {STAGE}")
+        writes = []
+        for t in fk_order(changed, refs):
+            pk, cols = tables[t]
+            if before.get(t) != tables[t] or pk is None:
+                log(f"  floor: table {t} left out (no one-column key, or its shape changed)")
+                continue
+            cl = ", ".join(q(x) for x in cols)
+            o, n = f"public.{q(t)} AS bench_old", f"{STAGE}.{q('new_' + t)} AS bench_new"
+            flo.execute(f"CREATE UNLOGGED TABLE {STAGE}.{q('new_' + t)} (LIKE public.{q(t)})")
+            with (
+                post.cursor().copy(f"COPY public.{q(t)} ({cl}) TO STDOUT (FORMAT binary)") as src,
+                flo.cursor().copy(
+                    f"COPY {STAGE}.{q('new_' + t)} ({cl}) FROM STDIN (FORMAT binary)"
+                ) as dst,
+            ):
+                for data in src:
+                    dst.write(data)
+            flo.execute(f"ANALYZE {STAGE}.{q('new_' + t)}")
+            key = f"bench_old.{q(pk)} = bench_new.{q(pk)}"
+            sel = ", ".join(f"bench_new.{q(x)}" for x in cols)
+            flo.execute(
+                f"CREATE UNLOGGED TABLE {STAGE}.{q('ins_' + t)} AS SELECT {sel} FROM {n}"
+                f" WHERE NOT EXISTS (SELECT FROM {o} WHERE {key})"
+            )
+            flo.execute(
+                f"CREATE UNLOGGED TABLE {STAGE}.{q('del_' + t)} AS SELECT bench_old.{q(pk)}"
+                f" FROM {o} WHERE NOT EXISTS (SELECT FROM {n} WHERE {key})"
+            )
+            old_row = ", ".join(f"bench_old.{q(x)}" for x in cols)
+            differs = f"ROW({old_row})::text IS DISTINCT FROM ROW({sel})::text"
+            flags = ", ".join(
+                f"bool_or(bench_old.{q(x)}::text IS DISTINCT FROM bench_new.{q(x)}::text)"
+                for x in cols
+            )
+            join = f"{n} JOIN {o} ON {key}"
+            upd, *diff = flo.execute(
+                f"SELECT count(*), {flags} FROM {join} WHERE {differs}"
+            ).fetchone()
+            changed_cols = [x for x, d in zip(cols, diff, strict=True) if d]
+            if upd:
+                keep = ", ".join(f"bench_new.{q(x)}" for x in [pk, *changed_cols])
+                flo.execute(
+                    f"CREATE UNLOGGED TABLE {STAGE}.{q('upd_' + t)} AS"
+                    f" SELECT {keep} FROM {join} WHERE {differs}"
+                )
+                flo.execute(f"ANALYZE {STAGE}.{q('upd_' + t)}")
+            flo.execute(f"DROP TABLE {STAGE}.{q('new_' + t)}")
+            ins, dele = (
+                flo.execute(f"SELECT count(*) FROM {STAGE}.{q(k + t)}").fetchone()[0]
+                for k in ("ins_", "del_")
+            )
+            for k in ("ins_", "del_"):
+                flo.execute(f"ANALYZE {STAGE}.{q(k + t)}")
+            if ins or upd or dele:
+                w = {"table": t, "pk": pk, "columns": cols, "changed": changed_cols}
+                writes.append({**w, "ins": ins, "upd": upd, "del": dele})
+    return writes
+
+
+def pg_floor(url: str, writes: list[dict]) -> tuple[float, dict]:
+    """Timed: the writes in one transaction on the pristine copy, COMMIT (deferred keys) in."""
+    import psycopg
+
+    statements = floor_statements(writes, "public", STAGE, pg=True)
+    with psycopg.connect(url) as c:
+        c.execute("SELECT 1")
+        c.commit()
+        return run_floor(lambda sql: c.execute(sql).rowcount, c.commit, statements)
+
+
+def pg_raw(url: str, path: Path) -> float:
+    """The raw limit: the file COPYed into an UNLOGGED table of text columns, no index."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as c:
+        cols = ", ".join(q(x) + " text" for x in csv_header(path))
+        c.execute(f"CREATE UNLOGGED TABLE {STAGE}.raw ({cols})")
+        t = time.perf_counter()
+        with (
+            c.cursor().copy(
+                f"COPY {STAGE}.raw FROM STDIN (FORMAT csv, DELIMITER ';', HEADER true)"
+            ) as cp,
+            open(path, "rb") as f,
+        ):
+            while chunk := f.read(1 << 20):
+                cp.write(chunk)
+        seconds = time.perf_counter() - t
+        c.execute(f"DROP TABLE {STAGE}.raw")
+    return seconds
+
+
+def floor(args, work: Path, prep: dict, csv_path: Path) -> dict:
+    """After the import: what it wrote, staged untimed, then the floor and the raw load, timed."""
+    if args.db == "postgres":
+        url = pg_url_for(args.pg_url, pristine_name(args.pg_url))
+        writes = pg_stage(args.pg_url, url)
+        seconds, steps = pg_floor(url, writes)
+        raw = pg_raw(url, csv_path)
+    else:
+        writes, seconds, steps = [], 0.0, {}
+        for db in SQLITE_FILES:
+            pristine, stage = work / f"pristine-{db}.sqlite3", work / f"stage-{db}.sqlite3"
+            w = sqlite_stage(pristine, work / f"{db}.sqlite3", stage)
+            if not w:
+                continue
+            s, st = sqlite_floor(pristine, stage, w, prep["pragmas"][db])
+            prefix = "" if db == "bench" else "jobs."
+            writes += [{**x, "table": prefix + x["table"]} for x in w]
+            seconds += s
+            steps.update({prefix + k: v for k, v in st.items()})
+        raw = sqlite_raw(work / "pristine-bench.sqlite3", csv_path, prep["pragmas"]["bench"])
+    return {
+        "seconds": seconds,
+        "steps": {k: round(v, 4) for k, v in steps.items()},
+        "raw_seconds": raw,
+        "writes": {w["table"]: [w["ins"], w["upd"], w["del"]] for w in writes},
+    }
+
+
+def writes_summary(writes: dict) -> str:
+    """table: +inserted ~updated -deleted, for every table the import changed."""
+    return "; ".join(f"{t}: +{i:,} ~{u:,} -{d:,}" for t, (i, u, d) in writes.items())
 
 
 # -- the child processes -------------------------------------------------------------------------
@@ -886,7 +1273,30 @@ def prepare(args) -> None:
     setup = time.perf_counter() - t
     path = work / f"{case.name}-{n}.csv"
     write_csv(case, n, b, path)
-    print(json.dumps({"setup_seconds": setup, "csv": str(path), "sizes": sizes}))
+    out = {"setup_seconds": setup, "csv": str(path), "sizes": sizes}
+    print(json.dumps({**out, "pragmas": import_pragmas()}))
+
+
+def import_pragmas() -> dict:
+    """SQLite: the settings of the import's connections, the main one in its durable block."""
+    from django.db import connection, connections
+
+    from registrar.journal import service
+
+    if connection.vendor != "sqlite":
+        return {}
+
+    def read(alias):
+        out = {}
+        with connections[alias].cursor() as cur:
+            for k in PRAGMAS:
+                cur.execute(f"PRAGMA {k}")
+                out[k] = cur.fetchone()[0]
+        return out
+
+    with service.durable():
+        main = read("default")
+    return {"bench": main, "bench-jobs": read("jobs")}
 
 
 class Calls:
@@ -993,6 +1403,7 @@ def measure(args, case: Case, n: int) -> dict:
             fresh_postgres(args.pg_url)
         prep, prep_wall, _ = run([*me, "--case", case.name, "--prepare", str(work), *sizes], env)
         csv_path = Path(prep["csv"])
+        keep_pristine(args, work)
         log(
             f"{case.name}: setup {prep['setup_seconds']:.1f} s (process {prep_wall:.1f} s), "
             f"CSV of {n:,} rows, {csv_path.stat().st_size / 1e6:.1f} MB"
@@ -1003,6 +1414,7 @@ def measure(args, case: Case, n: int) -> dict:
             child[1:1] = ["-m", "cProfile", "-o", str(out)]
         res, wall, maxrss = run(child, env)
         load = os.getloadavg()[0]
+        flo = floor(args, work, prep, csv_path)
         c = res["counts"]
         good = c.get(case.expect, 0) == n and not c["rejected"]
         if not good:
@@ -1025,16 +1437,27 @@ def measure(args, case: Case, n: int) -> dict:
             "calls_per_1000_rows": round(1000 * res["calls"] / n, 1),
             "setup_seconds": round(prep["setup_seconds"], 1),
             "load_1min": round(load, 2),
+            "floor_seconds": round(flo["seconds"], 4),
+            "import_floor_ratio": round(res["seconds"] / max(flo["seconds"], 1e-6), 2),
+            "raw_seconds": round(flo["raw_seconds"], 4),
+            "floor_steps": flo["steps"],
+            "writes": flo["writes"],
             "ok": good,
         }
         log(
             f"  {out['seconds']:.2f} s, {out['rows_per_s']:,} rows/s, {out['peak_rss_mb']:.0f} MB, "
             f"{res['calls']:,} database calls, {c}"
         )
+        log(
+            f"  floor {flo['seconds']:.3f} s (import/floor {out['import_floor_ratio']:.1f}x), "
+            f"raw load {flo['raw_seconds']:.3f} s; wrote {writes_summary(flo['writes'])}"
+        )
         return out
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+            if args.db == "postgres":
+                drop_postgres(pg_url_for(args.pg_url, pristine_name(args.pg_url)))
 
 
 def git(*a) -> str:
@@ -1058,6 +1481,7 @@ def source_changes() -> list[str]:
 def table(results: list[dict], scaling: bool) -> str:
     head = ["case", "rows", "seconds", "rows/s", "peak MB", "created", "updated", "deleted"]
     head += ["unchanged", "skipped", "rejected", "warnings", "db calls / 1,000 rows"]
+    head += ["floor s", "import/floor"]
     if scaling:
         head += ["growth ×10 rows"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
@@ -1073,6 +1497,8 @@ def table(results: list[dict], scaling: bool) -> str:
             f"{c['rejected']:,}",
             f"{c['warnings']:,}",
             f"{r['calls_per_1000_rows']:.1f}",
+            f"{r['floor_seconds']:.2f}",
+            f"{r['import_floor_ratio']:.1f}×",
         ]
         if scaling:
             cells.append(f"{r['growth']:.2f}" if "growth" in r else "")

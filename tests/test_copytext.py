@@ -76,3 +76,18 @@ def test_a_past_date_is_checked_against_today_after_an_earlier_one():
     with pytest.raises(parsers.CellError) as e:
         parse((today + timedelta(days=1)).isoformat())
     assert e.value.code == "future_date"
+
+
+def test_a_past_date_is_checked_against_today_in_the_current_zone_whatever_was_seen_before():
+    parse = parsers.date_(past=True)
+    parse("2001-02-03")  # an old date: the zone need not be read
+    with timezone.override("Pacific/Kiritimati"):  # UTC+14: a day ahead of most zones
+        ahead = timezone.localdate()
+        assert parse(ahead.isoformat()) == ahead
+    parse = parsers.date_(past=True)  # a parser remembers the cells it read: a new one
+    with timezone.override("Pacific/Pago_Pago"), pytest.raises(parsers.CellError) as e:  # UTC-11
+        parse(ahead.isoformat())  # tomorrow there
+    assert e.value.code == "future_date"
+    with timezone.override("Pacific/Pago_Pago"):
+        behind = timezone.localdate()
+        assert parse(behind.isoformat()) == behind

@@ -5,7 +5,7 @@ import uuid as uuidlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, DecimalException
 
 from django.utils import timezone
@@ -160,18 +160,16 @@ def _read_date(s: str) -> datetime | date:
         raise _invalid(s) from None
 
 
-_TODAY: dict = {}  # the last local date seen, by time zone
+_SURELY_PAST = [date.min]  # a day before today in every time zone
 
 
 def _not_after_today(v: date) -> bool:
-    """v <= today in the current time zone. A date before the last today seen is before today
-    still (days only pass): the clock is read again only for a date on or after that one."""
-    zone = timezone.get_current_timezone()
-    last = _TODAY.get(zone)
-    if last is not None and v < last:
+    """v <= today in the current time zone. Every zone's today is at least the UTC day before
+    today's, and days only pass: a date before that needs neither the zone nor the clock."""
+    if v < _SURELY_PAST[0]:
         return True
-    today = _TODAY[zone] = timezone.localdate()
-    return v <= today
+    _SURELY_PAST[0] = datetime.now(UTC).date() - timedelta(days=1)
+    return v <= timezone.localdate()
 
 
 def date_(past: bool = False):

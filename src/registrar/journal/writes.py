@@ -316,7 +316,8 @@ class ConcurrentChange(Exception):
 
 def is_concurrent(e: BaseException) -> bool:
     """A failure caused by another transaction, which planning again may resolve: a row changed
-    since it was read, a unique key taken meanwhile, a deadlock or serialization failure."""
+    since it was read, a unique key taken meanwhile, a row referenced deleted meanwhile (a
+    set-based key, core.keys), a deadlock or serialization failure."""
     if isinstance(e, ConcurrentChange):
         return True
     if connection.vendor != "postgresql":
@@ -325,7 +326,7 @@ def is_concurrent(e: BaseException) -> bool:
     name = type(cause).__name__ if cause is not None else ""
     return (
         isinstance(e, IntegrityError)
-        and name == "UniqueViolation"
+        and name in ("UniqueViolation", "ForeignKeyViolation")
         or name
         in (
             "DeadlockDetected",

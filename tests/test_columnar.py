@@ -203,15 +203,77 @@ def test_the_columnar_lane_can_be_turned_off(run_import, messy, monkeypatch, set
     assert not called and rep.counts["created"] >= 3
 
 
-def test_a_batch_of_distinct_dates_takes_the_row_path_with_its_duplicates(
+def test_a_batch_of_distinct_moments_gives_the_row_paths_results_with_its_duplicates(
     run_import, messy, monkeypatch
 ):
+    for i in range(150):
+        f.user(f"u{i}")
     start = timezone.now() - timedelta(days=30)
     moments = [(start + timedelta(minutes=i)).isoformat(timespec="seconds") for i in range(150)]
     rows = [["SAFE-101", f"u{i}@example.com", m, ""] for i, m in enumerate(moments)]
     rows += [["SAFE-101", "u7@example.com", moments[0], ""]]
     lane, lane_rows, after_lane, row, after_row = run_both(
-        run_import, messy + rows, monkeypatch, bulk_rows=0
+        run_import, messy + rows, monkeypatch, bulk_rows=150
     )
     assert lane_rows == row.rows
+    assert after_lane == after_row
     assert lane_rows[-1]["codes"] == "duplicate_row"
+
+
+MOMENT_CELLS = [
+    "2024-06-15",
+    "2024/06/15",
+    "2024-06/15",
+    "2024-06-15T14:30:00",
+    "2024-06-15T14:30:00Z",
+    "2024-06-15T14:30:00+10:00",
+    "2024-06-15T14:30:00-05:30",
+    "2024-06-15T14:30",
+    "2024-06-15 14:30:00",
+    "2024-06-15T14:30:00.250",
+    "2024-06-15T24:00:00",
+    "2024-06-15T23:59:60",
+    "2024-06-15T14:30:00+24:00",
+    "2024-02-29",
+    "2023-02-29",
+    "2024-13-01",
+    "2024-03-31T02:30:00",  # in the spring gap (Paris)
+    "2024-10-27T02:30:00",  # twice in the autumn (Paris)
+    "2024-03-10T02:30:00",  # in the spring gap (New York)
+    "1900-01-01",
+    "1899-12-31",
+    "1900-01-01T00:30:00+02:00",
+    "9999-12-30",
+    "9999-12-31",
+    "9999-12-31T23:00:00-05:00",  # in year 10000 in UTC
+    "0001-01-01T00:00:00+14:00",
+    "٢٠٢٤-٠٦-١٥",  # other digits
+    "15/06/2024",
+    "2999-01-01",
+    "x",
+]
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "America/New_York", "Pacific/Kiritimati"])
+def test_the_vector_form_of_a_moment_reads_every_cell_as_the_cell_parser(zone):
+    """The columnar lane reads dates and times by columns: every cell it accepts has the value
+    the cell parser gives, and every cell the parser refuses is refused (the row path then
+    tells why)."""
+    import polars as pl
+
+    from registrar.bulk import columnar, parsers
+
+    with timezone.override(zone):
+        parse = parsers.datetime_(past=True)
+        values, ok = columnar._vector(parse, pl.Series(MOMENT_CELLS, dtype=pl.String))
+        fast = parse.vector_values(pl.Series(MOMENT_CELLS, dtype=pl.String))[1].to_list()
+        for cell, value, accepted, quick in zip(MOMENT_CELLS, values, ok, fast, strict=True):
+            try:
+                want = parse.fn(cell)
+            except parsers.CellError:
+                assert not accepted and not quick, cell
+                continue
+            # The same instant (an ambiguous local time is never == one in another zone).
+            assert accepted and value.timestamp() == want.timestamp(), (cell, value, want)
+        # The plain forms are read by columns, not cell by cell.
+        assert fast[:2] == [True, True] and fast[3:7] == [True] * 4

@@ -31,3 +31,15 @@ def usable(r, user: dict, given: str, ctx, learning: bool = True) -> bool:
     else:
         return True
     return False
+
+
+def learners_ok(ctx):
+    """checks.learner as a vector condition (the columnar lane), over the columns of
+    lookups.learners_by_email: one user with the email, enabled with training access, in scope.
+    A row it leaves out takes the row path, which tells why."""
+    import polars as pl  # only the columnar lane pays for loading it
+
+    ok = (pl.col("matches") == 1).fill_null(False) & pl.col("usable").fill_null(False)
+    if ctx.scope_ids is not None:
+        ok = ok & pl.col("org").is_in(list(ctx.scope_ids)).fill_null(False)
+    return ok

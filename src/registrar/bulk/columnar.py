@@ -11,9 +11,6 @@ import polars as pl
 from . import parsers
 from .kind import Row
 
-# A column whose parser has no vector form is parsed value by value over its distinct cells;
-# past this share of distinct cells the batch takes the row path (nothing to gain).
-DISTINCT_SHARE = 0.5
 # A cell a spreadsheet would evaluate (bulk.io.writers.ESCAPE_PREFIXES).
 FORMULA = r"^[=+\-@\t\r]"
 
@@ -57,23 +54,33 @@ class Columns:
         return out
 
 
-def _vector(parse, cells: pl.Series) -> tuple[list | None, pl.Series | None]:
+def _vector(parse, cells: pl.Series) -> tuple[list | None, pl.Series]:
     """(parsed values or None when the cells are kept as they are, the cells accepted) for one
-    column; None for the mask when the column cannot be checked as a vector."""
+    column. A parser's vector form reads what it can (`vector`: cells kept as they are;
+    `vector_values`: cells read into values); the cells it leaves, and every cell of a parser
+    without one, are read by the parser itself, once per distinct cell."""
     check = getattr(parse, "vector", None)
     if check is not None:
         return None, check(cells)
-    distinct = cells.unique()
-    if len(distinct) > DISTINCT_SHARE * len(cells) and len(cells) > 100:
-        return None, None
+    read = getattr(parse, "vector_values", None)
+    if read is None:
+        values, ok = [None] * len(cells), pl.Series([False] * len(cells), dtype=pl.Boolean)
+    else:
+        values, ok = read(cells)
+    rest = ok.not_().arg_true()
+    if not len(rest):
+        return values, ok
+    left = cells.gather(rest)
     parsed = {}
-    for s in distinct.to_list():
+    for s in left.unique().to_list():
         try:
             parsed[s] = (True, parse(s))
         except parsers.CellError:
             parsed[s] = (False, None)
-    found = [parsed[s] for s in cells.to_list()]
-    return [v for _, v in found], pl.Series([ok for ok, _ in found], dtype=pl.Boolean)
+    accepted = ok.to_list()
+    for i, s in zip(rest.to_list(), left.to_list(), strict=True):
+        accepted[i], values[i] = parsed[s]
+    return values, pl.Series(accepted, dtype=pl.Boolean)
 
 
 def split(source, raw: list[tuple[int, list[str]]], ctx) -> tuple[Columns, list[Row]]:
@@ -94,9 +101,6 @@ def split(source, raw: list[tuple[int, list[str]]], ctx) -> tuple[Columns, list[
         cells = pl.Series(by_position[pos] if by_position else [], dtype=pl.String)
         empty = cells == ""
         parsed, ok = _vector(parse, cells)
-        if ok is None:  # nothing to gain for this batch: every row takes the row path
-            good = pl.Series([False] * len(even), dtype=pl.Boolean)
-            break
         good = good & ((ok & ~empty) if required else (empty | ok))
         column = parsed if parsed is not None else cells.to_list()
         values[name] = [

@@ -191,6 +191,51 @@ def date_(past: bool = False):
     return _Cached(parse)
 
 
+# The cells datetime_'s vector form reads (ASCII digits, fields in range): a day, or a day and a
+# time to the second with or without an offset. Any other form takes the scalar parser.
+_DAY_CELL = r"^[0-9]{4}(-[0-9]{2}-|/[0-9]{2}/)[0-9]{2}$"
+_TIME = r"T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+_MOMENT_CELL = rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{_TIME}$"
+_OFFSET_CELL = rf"^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}{_TIME}(Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+
+
+def _moments(cells, past: bool):
+    """datetime_ over a column (the columnar lane): (values, accepted) where the cell has one of
+    the plain forms and reads as the scalar parser reads it: a naive time in the platform's
+    zone (an ambiguous one the earlier, as make_aware; one in a gap is left to the scalar
+    parser), in range, and not in the future when `past`. Values are UTC."""
+    import polars as pl  # only the columnar lane pays for loading it
+
+    zone = timezone.get_current_timezone_name()
+    c = pl.col("c")
+    day = c.str.replace_all("/", "-").str.to_date("%Y-%m-%d", strict=False)
+    local = (
+        pl.when(c.str.contains(_DAY_CELL))
+        .then(day.cast(pl.Datetime("us")))
+        .when(c.str.contains(_MOMENT_CELL))
+        .then(c.str.to_datetime("%Y-%m-%dT%H:%M:%S", strict=False))
+    )
+    offset = c.str.replace(r"Z$", "+00:00").str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%z", strict=False, time_zone="UTC"
+    )
+    frame = pl.DataFrame({"c": cells}).with_columns(
+        local=local.dt.replace_time_zone(
+            zone, ambiguous="earliest", non_existent="null"
+        ).dt.convert_time_zone("UTC"),
+        offset=pl.when(c.str.contains(_OFFSET_CELL)).then(offset),
+    )
+    v = frame.select(pl.coalesce("local", "offset").alias("v"))["v"]
+    days = (v.dt.date(), v.dt.convert_time_zone(zone).dt.date())
+    ok = v.is_not_null()
+    for d in days:
+        ok = ok & (d >= MIN_DATE) & (d <= MAX_MOMENT_DATE)
+    if past:
+        ok = ok & (v <= timezone.now())
+    ok = ok.fill_null(False)
+    # Only the accepted values become Python's: one outside its calendar would not.
+    return pl.select(pl.when(ok).then(v)).to_series().to_list(), ok
+
+
 def datetime_(past: bool = False):
     """A moment; a date alone is midnight, and no zone means the platform's time zone."""
 
@@ -210,7 +255,9 @@ def datetime_(past: bool = False):
             raise CellError("future_date")
         return v
 
-    return _Cached(parse)
+    cached = _Cached(parse)
+    cached.vector_values = lambda cells: _moments(cells, past)
+    return cached
 
 
 def choice(mapping: dict[str, object], shown: str | None = None):

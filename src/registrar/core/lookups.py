@@ -202,6 +202,11 @@ def _cross(model, left, right, lefts, rights, *fields) -> dict[tuple, dict]:
         lwhere, lparams = _in_sql(model, left, part)
         for rpart in chunks(rights, RAW_CHUNK // 2):
             rwhere, rparams = _in_sql(model, right, rpart)
+            if connection.vendor == "sqlite":
+                # SQLite would probe the unique (left, right) index once per combination (2,500
+                # users x 1,000 courses: 2.5 million probes, 0.6 s); `+` keeps it to the left
+                # column, a probe per user reading that user's few rows (80x less).
+                rwhere = "+" + rwhere
             names = ["id", left, right, *fields]
             for row in _select(model, names, f"{lwhere} AND {rwhere}", lparams + rparams):
                 out[(row[left], row[right])] = row
@@ -234,9 +239,7 @@ def exact_pairs(model, left: str, right: str, keys, *fields) -> dict[tuple, dict
         else:
             where = f'("{lc}", "{rc}") IN (VALUES {", ".join(["(%s, %s)"] * len(part))})'
             params = [v for pair in part for v in pair]
-        for row in model._base_manager.extra(where=[where], params=params).values(
-            "id", left, right, *fields
-        ):
+        for row in _select(model, ["id", left, right, *fields], where, params):
             out[(row[left], row[right])] = row
     return out
 

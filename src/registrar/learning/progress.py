@@ -358,6 +358,23 @@ def write_course_records(
     return ids
 
 
+def write_new_course_records(
+    given: dict[str, list], n: int, op, same: dict | None = None
+) -> list[int]:
+    """Create n course records given column by column (user_id, course_id, status and the
+    values; `same`: one value for every row), none of which exists yet (a record written
+    meanwhile fails the unique key and nothing is written), and roll the completed ones up as
+    write_course_records does. Returns their ids."""
+    ids = writes.insert_columns(CourseRecord, given, n, op, same=same)
+    done = [
+        (u, c)
+        for u, c, status in zip(given["user_id"], given["course_id"], given["status"], strict=True)
+        if status == CourseStatus.COMPLETED
+    ]
+    roll_up({u for u, _ in done}, {c for _, c in done}, op)
+    return ids
+
+
 def write_lesson_records(
     op,
     new: list[dict],

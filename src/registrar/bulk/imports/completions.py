@@ -185,11 +185,8 @@ class Completions(ImportKind):
         ok = (
             pl.col("published").fill_null(False)
             & (pl.col("title").is_null() | (pl.col("title") == pl.col("known_title")))
-            & (pl.col("matches") == 1).fill_null(False)
-            & pl.col("usable").fill_null(False)
+            & checks.learners_ok(ctx)
         )
-        if ctx.scope_ids is not None:
-            ok = ok & pl.col("org").is_in(list(ctx.scope_ids)).fill_null(False)
         frame = frame.filter(ok).filter(pl.struct("uid", "cid").is_first_distinct())
         users, courses = frame["uid"].to_list(), frame["cid"].to_list()
         records = lookups.existing_pairs(CourseRecord, "user_id", "course_id", users, courses)

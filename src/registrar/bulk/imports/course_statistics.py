@@ -1,15 +1,30 @@
 """course-statistics (SPEC §4.11, seed 003): a learner's status on a course, set directly: a
 course may be completed while its lessons are not (lesson records are never touched)."""
 
+from typing import TYPE_CHECKING
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registrar.learning import progress
+from registrar.catalogue.models import Course
+from registrar.directory.models import User
+from registrar.learning import access, progress
 from registrar.learning.models import CourseRecord, CourseStatus, Source
 
 from .. import lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind
-from ._statistics import COURSE_COLUMN, EARLIER, OPTIONS, REJECT, USER_COLUMN, Statistics
+from ._statistics import (
+    COURSE_COLUMN,
+    EARLIER,
+    OPTIONS,
+    REJECT,
+    USER_COLUMN,
+    USER_FIELDS,
+    Statistics,
+)
+
+if TYPE_CHECKING:
+    from ..columnar import Columns
 
 STATUS = parsers.choice(
     {
@@ -89,6 +104,7 @@ class CourseStatistics(Statistics, ImportKind):
     ]
     options = OPTIONS
     key = ("user_loginid", "crsvname")
+    columnar = True
     # The demo assigns SAFE-201 and ETH-101 to its learners; amartin has no record of ETH-101.
     template = [
         {
@@ -204,4 +220,68 @@ class CourseStatistics(Statistics, ImportKind):
             [r.number for r in new],
             [(*r.data["update"], r.number) for r in rows if "update" in r.data],
             ctx.op,
+        )
+
+    def plan_columns(self, lane: "Columns", ctx) -> tuple["Columns", "Columns"]:
+        """The rows that give a learner a first record of a course, planned created in bulk:
+        the learner found by login, usable and in scope; the course found by code; the learner
+        assigned to it; no record of it yet; no other row of the batch for the same learner
+        and course. Every other row takes the row path."""
+        import polars as pl  # only the columnar lane pays for loading it
+
+        v = lane.values
+        users = lookups.by_key(User, "login", set(v["user_loginid"]), *USER_FIELDS)
+        usable = {
+            login: u["id"]
+            for login, u in users.items()
+            if ctx.in_scope(u["organisation_id"]) and not u["disabled"] and u["training_access"]
+        }
+        courses = lookups.by_key(Course, "code", set(v["crsvname"]), "id")
+        frame = pl.DataFrame(
+            {
+                "uid": [usable.get(x) for x in v["user_loginid"]],
+                "cid": [courses[x]["id"] if x in courses else None for x in v["crsvname"]],
+            },
+            schema={"uid": pl.Int64, "cid": pl.Int64},
+        ).with_row_index("i")
+        frame = frame.filter(pl.col("uid").is_not_null() & pl.col("cid").is_not_null()).filter(
+            pl.struct("uid", "cid").is_unique()  # else the row path tells the duplicate
+        )
+        uids, cids = frame["uid"].to_list(), frame["cid"].to_list()
+        pairs = set(zip(uids, cids, strict=True))
+        pairs -= lookups.existing_pairs(CourseRecord, "user_id", "course_id", uids, cids)
+        pairs = access.assigned("course", pairs)  # not assigned: rejected, or assigned there
+        chosen = [
+            (i, pair)
+            for i, pair in zip(frame["i"].to_list(), zip(uids, cids, strict=True), strict=True)
+            if pair in pairs
+        ]
+        index = [i for i, _ in chosen]
+        planned = lane.take(index)
+        p = planned.values
+        moment = self.moment(ctx)
+        started = [s != CourseStatus.NOT_STARTED for s in p["course_status"]]
+        planned.data = {
+            "user_id": [u for _, (u, _) in chosen],
+            "course_id": [c for _, (_, c) in chosen],
+            "status": p["course_status"],
+            "status_date": [
+                given or (moment if go else None)
+                for given, go in zip(p["course_status_date"], started, strict=True)
+            ],
+            "completion_percent": [
+                100 if s == CourseStatus.COMPLETED else 0 for s in p["course_status"]
+            ],
+            "enrolled_date": p["course_enrollment_date"],
+            "attempts": [1 if go else 0 for go in started],
+            "result": [CREATED] * len(index),
+        }
+        taken = set(index)
+        return planned, lane.take([i for i in range(len(lane)) if i not in taken])
+
+    def apply_columns(self, planned: "Columns", ctx) -> None:
+        """The planned rows' records; the verb rolls the completed ones up."""
+        given = {k: v for k, v in planned.data.items() if k != "result"}
+        progress.write_new_course_records(
+            given, len(planned), ctx.op, same={"source": Source.IMPORT}
         )

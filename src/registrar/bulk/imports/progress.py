@@ -5,6 +5,8 @@ activities (learning.progress.cascade), and completed activities roll up once pe
 without access to the content still gets the record, with the warning no_access.
 """
 
+from typing import TYPE_CHECKING
+
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -14,6 +16,9 @@ from registrar.learning.models import CourseRecord, CourseStatus, CurriculumReco
 
 from .. import checks, lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind, Option
+
+if TYPE_CHECKING:
+    from ..columnar import Columns
 
 # The vendor's words (the option's values) for the catalogue's kinds, and the SPEC's synonyms.
 KIND_OPTION = {
@@ -92,6 +97,7 @@ class Progress(ImportKind):
         ),
     ]
     key = ("user_email", "content_uuid")
+    columnar = True
     template = [
         {
             "user_email": "alice.martin@example.com",
@@ -224,3 +230,61 @@ class Progress(ImportKind):
         # Rolled up once per batch, after every completion of the batch is written; courses
         # completed before may finish a journey completed now.
         progress.complete_courses(by_level["course"], ctx.op, also=(users, courses))
+
+    def plan_columns(self, lane: "Columns", ctx) -> tuple["Columns", "Columns"]:
+        """The rows that complete an activity (course) for the first time, planned created in
+        bulk: the course found by its UUID, one learner with the email, usable and in scope,
+        with access to the course, no record of it yet, and no other row of the batch for the
+        same learner and course. Every other row, and every journey or programme (they
+        cascade), takes the row path."""
+        import polars as pl  # only the columnar lane pays for loading it
+
+        if KIND_OPTION[ctx.options["kind"]] != "course":
+            return lane.take([]), lane
+        now = ctx.state.setdefault("now", timezone.now())  # as resolve() has it
+        v = lane.values
+        courses = lookups.by_key(Course, "uuid", set(v["content_uuid"]), "id")
+        cid = {u: c["id"] for u, c in courses.items()}
+        frame = (
+            pl.DataFrame(
+                {"email": v["user_email"], "cid": [cid.get(u) for u in v["content_uuid"]]},
+                schema={"email": pl.String, "cid": pl.Int64},
+            )
+            .with_row_index("i")
+            .with_columns(email_ci=pl.col("email").str.to_lowercase())
+            .join(
+                lookups.learners_by_email(v["user_email"], ctx.cache),
+                on="email_ci",
+                how="left",
+                maintain_order="left",
+            )
+        )
+        # Two rows of one learner and course (the UUID written differently): the row path
+        # tells the first from the duplicate.
+        once = pl.struct("uid", "cid").is_unique() | pl.col("cid").is_null()
+        frame = frame.filter(once).filter(pl.col("cid").is_not_null() & checks.learners_ok(ctx))
+        users, ids = frame["uid"].to_list(), frame["cid"].to_list()
+        records = lookups.existing_pairs(CourseRecord, "user_id", "course_id", users, ids)
+        pairs = set(zip(users, ids, strict=True))
+        keep = access.has_access("course", pairs - records)  # else warned no_access: row path
+        index = [
+            i
+            for i, p in zip(frame["i"].to_list(), zip(users, ids, strict=True), strict=True)
+            if p in keep
+        ]
+        planned = lane.take(index)
+        chosen = [p for p in zip(users, ids, strict=True) if p in keep]
+        planned.data = {
+            "users": [u for u, _ in chosen],
+            "courses": [c for _, c in chosen],
+            "dates": [d or now for d in planned.values["completion_date"]],
+            "result": [CREATED] * len(index),
+        }
+        taken = set(index)
+        return planned, lane.take([i for i in range(len(lane)) if i not in taken])
+
+    def apply_columns(self, planned: "Columns", ctx) -> None:
+        """The planned rows' records; the verb rolls them up to journeys and programmes."""
+        progress.complete_new_courses(
+            planned.data["users"], planned.data["courses"], planned.data["dates"], ctx.op
+        )

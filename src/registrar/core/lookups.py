@@ -195,7 +195,8 @@ def pairs(model, left: str, right: str, lefts, rights, *fields) -> dict[tuple, d
 
 
 def _cross(model, left, right, lefts, rights, *fields) -> dict[tuple, dict]:
-    """Rows for every (left, right) combination, when there are too many to list as pairs."""
+    """Rows for every (left, right) combination, when there are too many to list as pairs.
+    `left` leads the model's unique (left, right) index (a user's records or assignments)."""
     out = {}
     fields = _with_op(model, fields)
     for part in chunks(lefts, RAW_CHUNK // 2):

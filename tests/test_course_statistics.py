@@ -413,3 +413,18 @@ def test_template_imports_into_a_database_holding_its_identifiers(db, tmp_path, 
     assert (first.counts["rows"], first.counts["rejected"]) == (len(KINDS[KIND].template), 0)
     again = engine.run_import(engine.Request(kind=KIND, path=path))
     assert again.counts["unchanged"] == again.counts["rows"]
+
+
+@pytest.mark.parametrize("lane", [True, False], ids=["columnar-lane", "row-path"])
+def test_a_status_date_in_the_repeated_autumn_hour_imported_twice_is_unchanged(
+    run_import, world, settings, lane
+):
+    """02:30 on the last Sunday of October happens twice in Paris: read as the first, it is the
+    same instant the record holds when the file comes again (Python never finds a time of the
+    repeated hour equal to one in another zone, so parsed moments are kept in UTC)."""
+    settings.REGISTRAR_COLUMNAR = lane
+    rows = [["amartin", "C1", "C", "2024-10-27T02:30:00", ""]]
+    assert results(run_import(KIND, H, rows)) == [("created", "")]
+    assert results(run_import(KIND, H, rows)) == [("unchanged", "")]
+    first = timezone.make_aware(datetime(2024, 10, 27, 2, 30))  # 00:30 UTC
+    assert record().status_date.timestamp() == first.timestamp()

@@ -29,7 +29,8 @@ H = ["course_id", "user_email", "completion_date", "course_title"]
 
 
 def day_of(v) -> date:
-    return v.date() if isinstance(v, datetime) else v
+    """The day of a date, or of a moment in the platform's zone (moments are parsed in UTC)."""
+    return timezone.localtime(v).date() if isinstance(v, datetime) else v
 
 
 def date_columns():
@@ -81,7 +82,7 @@ def test_the_same_cell_reads_by_the_order_in_force_each_time():
 
 def test_a_day_first_moment_keeps_its_time():
     with parsers.date_order("dmy"):
-        v = parsers.datetime_()("15/06/2024 14:30")
+        v = timezone.localtime(parsers.datetime_()("15/06/2024 14:30"))
     assert (v.date(), v.hour, v.minute) == (date(2024, 6, 15), 14, 30)
 
 

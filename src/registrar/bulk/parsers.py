@@ -237,7 +237,7 @@ def _moments(cells, past: bool):
 
 
 def datetime_(past: bool = False):
-    """A moment; a date alone is midnight, and no zone means the platform's time zone."""
+    """A moment, in UTC; a date alone is midnight, and no zone means the platform's time zone."""
 
     def parse(s: str) -> datetime:
         v = _read_date(s)
@@ -253,7 +253,9 @@ def datetime_(past: bool = False):
             raise _invalid(s, MOMENT_RANGE)
         if past and v > timezone.now():
             raise CellError("future_date")
-        return v
+        # In UTC, as the database gives moments back: Python never finds a time of a repeated
+        # hour (02:30 on an autumn night in Paris) equal to one in another zone.
+        return v.astimezone(UTC)
 
     cached = _Cached(parse)
     cached.vector_values = lambda cells: _moments(cells, past)

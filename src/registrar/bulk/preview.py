@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from time import monotonic
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import parsers
@@ -37,6 +38,8 @@ def readable(value) -> str:
         return ""
     if isinstance(value, bool):
         return _("yes") if value else _("no")
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return timezone.localtime(value).isoformat()  # moments are parsed in UTC
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, Decimal):

@@ -37,7 +37,7 @@ def _array_type(model, field: str) -> str:
     return "bigint" if f.is_relation else ARRAY_TYPES.get(f.get_internal_type(), "bigint")
 
 
-def _in_sql(model, field: str, part: list) -> tuple[str, list]:
+def in_sql(model, field: str, part: list) -> tuple[str, list]:
     """`field IN (...)`: one array parameter on PostgreSQL (its client-side binding would parse
     a query of thousands of placeholders), a plain list on SQLite."""
     col = f'"{model._meta.db_table}"."{_column(model, field)}"'
@@ -50,7 +50,7 @@ def where_in(qs, field: str, values: list):
     """`qs` narrowed to rows whose `field` is one of `values`, bound as one raw list (an array
     on PostgreSQL): Django's `__in` prepares each value, which costs more than the query for a
     batch of thousands."""
-    where, params = _in_sql(qs.model, field, list(values))
+    where, params = in_sql(qs.model, field, list(values))
     return qs.extra(where=[where], params=params)
 
 
@@ -63,7 +63,7 @@ def _with_op(model, fields) -> tuple:
 
 
 def _in(model, field: str, part: list, *fields):
-    return _select(model, [field, *_with_op(model, fields)], *_in_sql(model, field, part))
+    return _select(model, [field, *_with_op(model, fields)], *in_sql(model, field, part))
 
 
 def _select(model, names: list[str], where: str, params: list):
@@ -81,7 +81,7 @@ def _sqlite_date(v):
     return date.fromisoformat(v) if isinstance(v, str) else v
 
 
-def _sqlite_datetime(v):
+def sqlite_datetime(v):
     """Naive UTC text (or a naive datetime: Django's registered converter) as an aware value."""
     if v is None:
         return None
@@ -95,7 +95,7 @@ def _sqlite_datetime(v):
 SQLITE_CONVERTERS = {
     "BooleanField": lambda v: None if v is None else bool(v),
     "DateField": _sqlite_date,
-    "DateTimeField": _sqlite_datetime,
+    "DateTimeField": sqlite_datetime,
     "UUIDField": lambda v: None if v is None or isinstance(v, uuid.UUID) else uuid.UUID(v),
 }
 # Stored as they are read: the rest (decimals, times, JSON) goes through Django's converters.
@@ -141,7 +141,7 @@ def _sqlite_select(model, names: list[str], where: str, params: list, converters
     # converter Django registers for it: fromisoformat below parses the text.
     cols = ", ".join(
         f'("{table}"."{_column(model, n)}" || \'\')'
-        if convert in (_sqlite_date, _sqlite_datetime)
+        if convert in (_sqlite_date, sqlite_datetime)
         else f'"{table}"."{_column(model, n)}"'
         for n, convert in zip(names, converters, strict=True)
     )
@@ -200,9 +200,9 @@ def _cross(model, left, right, lefts, rights, *fields) -> dict[tuple, dict]:
     out = {}
     fields = _with_op(model, fields)
     for part in chunks(lefts, RAW_CHUNK // 2):
-        lwhere, lparams = _in_sql(model, left, part)
+        lwhere, lparams = in_sql(model, left, part)
         for rpart in chunks(rights, RAW_CHUNK // 2):
-            rwhere, rparams = _in_sql(model, right, rpart)
+            rwhere, rparams = in_sql(model, right, rpart)
             if connection.vendor == "sqlite":
                 # SQLite would probe the unique (left, right) index once per combination (2,500
                 # users x 1,000 courses: 2.5 million probes, 0.6 s); `+` keeps it to the left

@@ -14,6 +14,7 @@ from collections import defaultdict
 from datetime import datetime
 
 import numpy as np
+from django.db import connection
 from django.utils import timezone
 
 from registrar.catalogue.models import CurriculumCourse, Lesson, ProgrammeCurriculum
@@ -183,33 +184,34 @@ def complete_new_courses(
     roll_up(set(users), set(courses), op)
 
 
-def _complete_parents(
-    done: dict[tuple[int, int], datetime], members: dict[int, list[int]]
-) -> list[tuple[int, int, datetime]]:
-    """Parents (curricula or programmes) all of whose children are in `done` for a user."""
-    parents_of: dict[int, list[int]] = defaultdict(list)
-    for parent, children in members.items():
-        for child in children:
-            parents_of[child].append(parent)
-    by_user: dict[int, dict[int, datetime]] = defaultdict(dict)
-    for (u, child), when in done.items():
-        by_user[u][child] = when
-    out = []
-    for u, children in by_user.items():
-        for parent in {p for child in children for p in parents_of.get(child, ())}:
-            dates = [children.get(c) for c in members[parent]]
-            if all(dates):
-                out.append((u, parent, max(dates)))
-    return out
-
-
-def _completed(model, field, user_ids, ids) -> dict[tuple[int, int], datetime]:
-    rows = lookups.pairs(model, "user_id", field, user_ids, ids, "status", "status_date")
-    return {
-        k: r["status_date"] or timezone.now()
-        for k, r in rows.items()
-        if r["status"] == CourseStatus.COMPLETED
-    }
+def _finished(records, link, child: str, parent: str, user_ids, members) -> list[tuple]:
+    """(user, parent, date) for each parent of `members` ({parent: its children}) whose every
+    child the user has completed, dated by the latest of those completions (a completion
+    without a date: now). `records`: the children's records; `link`: the parent-child table,
+    whose `child` and `parent` columns name them. One aggregate query, the users staged."""
+    if not user_ids or not members:
+        return []
+    rt, lt = records._meta.db_table, link._meta.db_table
+    where, params = lookups.in_sql(link, parent, list(members))
+    with (
+        lookups.staged("roll_up_users", {"u": "bigint"}, [(u,) for u in user_ids]) as st,
+        connection.cursor() as c,
+    ):
+        c.execute(
+            f'SELECT r."user_id", "{lt}"."{parent}", COUNT(*), MAX(r."status_date"), '
+            f'SUM(CASE WHEN r."status_date" IS NULL THEN 1 ELSE 0 END) '
+            f'FROM "{st}" s JOIN "{rt}" r ON r."user_id" = s."u" '
+            f'JOIN "{lt}" ON "{lt}"."{child}" = r."{child}" '
+            f'WHERE r."status" = %s AND {where} GROUP BY r."user_id", "{lt}"."{parent}"',
+            [CourseStatus.COMPLETED, *params],
+        )
+        found = c.fetchall()
+    now = timezone.now()
+    return [
+        (u, p, now if undated else lookups.sqlite_datetime(latest))
+        for u, p, n, latest, undated in found
+        if n == len(set(members[p]))
+    ]
 
 
 def roll_up(user_ids, course_ids, op) -> None:
@@ -228,10 +230,10 @@ def roll_up(user_ids, course_ids, op) -> None:
             )
         )
     members = courses_of_curricula(curricula)
-    done = _completed(
-        CourseRecord, "course_id", user_ids, {c for cs in members.values() for c in cs}
+    done = _finished(
+        CourseRecord, CurriculumCourse, "course_id", "curriculum_id", user_ids, members
     )
-    complete("curriculum", _complete_parents(done, members), op, Source.IMPORT)
+    complete("curriculum", done, op, Source.IMPORT)
     programmes = set()
     for part in lookups.chunks(curricula):
         programmes.update(
@@ -240,10 +242,10 @@ def roll_up(user_ids, course_ids, op) -> None:
             )
         )
     pmembers = curricula_of_programmes(programmes)
-    done = _completed(
-        CurriculumRecord, "curriculum_id", user_ids, {c for cs in pmembers.values() for c in cs}
+    done = _finished(
+        CurriculumRecord, ProgrammeCurriculum, "curriculum_id", "programme_id", user_ids, pmembers
     )
-    complete("programme", _complete_parents(done, pmembers), op, Source.IMPORT)
+    complete("programme", done, op, Source.IMPORT)
 
 
 def recompute_courses(

@@ -12,6 +12,7 @@ from registrar.directory import tree
 from registrar.directory.models import Organisation
 from registrar.learning.models import CourseAssignment, CourseRecord, CourseStatus
 
+from . import columnar_fixtures
 from . import factories as f
 
 H = ["course_id", "user_email", "completion_date", "course_title"]
@@ -80,26 +81,10 @@ def state():
 
 
 def run_both(run_import, rows, monkeypatch, bulk_rows=3, **kw):
-    """The file through the lane, undone, then through the row path: results rows and what
-    was written."""
-    from registrar.journal.undo import undo
-
-    planned = []
-    bulk = Completions.apply_columns
-
-    def spy(self, cols, ctx):
-        planned.append(len(cols))
-        return bulk(self, cols, ctx)
-
-    monkeypatch.setattr(Completions, "apply_columns", spy)
-    lane = run_import("completions", H, rows, **kw)
-    assert sum(planned) >= bulk_rows  # the lane did plan rows in bulk
-    after_lane = state()
-    lane_rows = lane.rows
-    undo(lane.operation.pk)
-    monkeypatch.setattr(Completions, "columnar", False)
-    row = run_import("completions", H, rows, **kw)
-    return lane, lane_rows, after_lane, row, state()
+    """The file through the lane, undone, then through the row path."""
+    return columnar_fixtures.run_both(
+        run_import, monkeypatch, Completions, H, rows, state, bulk_rows, **kw
+    )
 
 
 @pytest.mark.parametrize("share", [0, 1e9], ids=["users-read-once", "users-joined-a-batch"])

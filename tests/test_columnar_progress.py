@@ -9,7 +9,6 @@ from django.utils import timezone
 from registrar.bulk import lookups
 from registrar.bulk.imports.progress import Progress
 from registrar.directory.models import Organisation
-from registrar.journal.undo import undo
 from registrar.learning.models import (
     CourseRecord,
     CourseStatus,
@@ -17,6 +16,7 @@ from registrar.learning.models import (
     ProgrammeRecord,
 )
 
+from . import columnar_fixtures
 from . import factories as f
 
 H = ["user_email", "content_uuid", "completion_date"]
@@ -92,23 +92,10 @@ def state():
 
 
 def run_both(run_import, rows, monkeypatch, bulk_rows=3, **kw):
-    """The file through the lane, undone, then through the row path: results rows and what
-    was written."""
-    planned = []
-    bulk = Progress.apply_columns
-
-    def spy(self, cols, ctx):
-        planned.append(len(cols))
-        return bulk(self, cols, ctx)
-
-    monkeypatch.setattr(Progress, "apply_columns", spy)
-    lane = run_import("progress", H, rows, **kw)
-    assert sum(planned) >= bulk_rows  # the lane did plan rows in bulk
-    after_lane, lane_rows = state(), lane.rows
-    undo(lane.operation.pk)
-    monkeypatch.setattr(Progress, "columnar", False)
-    row = run_import("progress", H, rows, **kw)
-    return lane, lane_rows, after_lane, row, state()
+    """The file through the lane, undone, then through the row path."""
+    return columnar_fixtures.run_both(
+        run_import, monkeypatch, Progress, H, rows, state, bulk_rows, **kw
+    )
 
 
 @pytest.mark.parametrize("share", [0, 1e9], ids=["users-read-once", "users-joined-a-batch"])

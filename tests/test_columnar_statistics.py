@@ -8,7 +8,6 @@ from django.utils import timezone
 
 from registrar.bulk.imports.course_statistics import CourseStatistics
 from registrar.directory.models import Organisation
-from registrar.journal.undo import undo
 from registrar.learning.models import (
     CourseAssignment,
     CourseRecord,
@@ -18,6 +17,7 @@ from registrar.learning.models import (
     ProgrammeRecord,
 )
 
+from . import columnar_fixtures
 from . import factories as f
 
 H = ["user_loginid", "crsvname", "course_status", "course_status_date", "course_enrollment_date"]
@@ -108,21 +108,9 @@ def state():
 
 def run_both(run_import, rows, monkeypatch, bulk_rows=3, **kw):
     """The file through the lane, undone, then through the row path."""
-    planned = []
-    bulk = CourseStatistics.apply_columns
-
-    def spy(self, cols, ctx):
-        planned.append(len(cols))
-        return bulk(self, cols, ctx)
-
-    monkeypatch.setattr(CourseStatistics, "apply_columns", spy)
-    lane = run_import("course-statistics", H, rows, **kw)
-    assert sum(planned) >= bulk_rows  # the lane did plan rows in bulk
-    after_lane, lane_rows = state(), lane.rows
-    undo(lane.operation.pk)
-    monkeypatch.setattr(CourseStatistics, "columnar", False)
-    row = run_import("course-statistics", H, rows, **kw)
-    return lane, lane_rows, after_lane, row, state()
+    return columnar_fixtures.run_both(
+        run_import, monkeypatch, CourseStatistics, H, rows, state, bulk_rows, **kw
+    )
 
 
 @pytest.mark.parametrize(

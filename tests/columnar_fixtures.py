@@ -1,0 +1,24 @@
+"""What the columnar lane's tests share: one file through the lane and, undone, the row path."""
+
+from registrar.journal.undo import undo
+
+
+def run_both(run_import, monkeypatch, kind, header, rows, state, bulk_rows=3, **kw):
+    """`rows` of `kind` (an ImportKind class) through the lane, undone, then through the row
+    path: (the lane's report, its results rows, `state()` after it, the row path's report,
+    `state()` after it). The lane must have planned at least `bulk_rows` rows in bulk."""
+    planned = []
+    bulk = kind.apply_columns
+
+    def spy(self, cols, ctx):
+        planned.append(len(cols))
+        return bulk(self, cols, ctx)
+
+    monkeypatch.setattr(kind, "apply_columns", spy)
+    lane = run_import(kind.name, header, rows, **kw)
+    assert sum(planned) >= bulk_rows  # the lane did plan rows in bulk
+    after_lane, lane_rows = state(), lane.rows
+    undo(lane.operation.pk)
+    monkeypatch.setattr(kind, "columnar", False)
+    row = run_import(kind.name, header, rows, **kw)
+    return lane, lane_rows, after_lane, row, state()

@@ -348,7 +348,7 @@ def rows(p):
     sql, params = export_query.build(p)
     # In a transaction: PostgreSQL's named cursor then streams (outside one, Django declares it
     # WITH HOLD, which makes the server build the whole result before the first row).
-    with _temp_on_disk(), transaction.atomic(), connection.chunked_cursor() as cur:
+    with transaction.atomic(), connection.chunked_cursor() as cur:
         if connection.vendor == "postgresql":  # the sort in memory: a session's, for this query
             with connection.cursor() as setting:
                 setting.execute(f"SET LOCAL work_mem = '{PG_WORK_MEM}'")
@@ -358,12 +358,6 @@ def rows(p):
             if not chunk:
                 return
             yield chunk
-
-
-def _temp_on_disk():
-    """SQLite's sort and the pairs it materialises in temporary files, not in memory (the
-    connection's temp_store=MEMORY would hold the whole result there); put back afterwards."""
-    return service.sqlite_pragma("temp_store", "FILE")
 
 
 def run(

@@ -22,3 +22,13 @@ def run_both(run_import, monkeypatch, kind, header, rows, state, bulk_rows=3, **
     monkeypatch.setattr(kind, "columnar", False)
     row = run_import(kind.name, header, rows, **kw)
     return lane, lane_rows, after_lane, row, state()
+
+
+def same(both) -> tuple[list, object]:
+    """run_both's two runs gave the same results rows, counts and writes: (the rows, the
+    state after the lane)."""
+    lane, lane_rows, after_lane, row, after_row = both
+    assert lane_rows == row.rows
+    assert after_lane == after_row
+    assert lane.counts == row.counts
+    return lane_rows, after_lane

@@ -11,7 +11,7 @@ from registrar.directory.models import User
 from registrar.learning import access, progress
 from registrar.learning.models import CourseRecord, CourseStatus, Source
 
-from .. import lookups, parsers
+from .. import checks, lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind
 from ._statistics import (
     COURSE_COLUMN,
@@ -231,11 +231,7 @@ class CourseStatistics(Statistics, ImportKind):
 
         v = lane.values
         users = lookups.by_key(User, "login", set(v["user_loginid"]), *USER_FIELDS)
-        usable = {
-            login: u["id"]
-            for login, u in users.items()
-            if ctx.in_scope(u["organisation_id"]) and not u["disabled"] and u["training_access"]
-        }
+        usable = {login: u["id"] for login, u in users.items() if checks.can_learn(u, ctx)}
         courses = lookups.by_key(Course, "code", set(v["crsvname"]), "id")
         frame = pl.DataFrame(
             {

@@ -6,13 +6,14 @@ from registrar.journal.undo import undo
 def run_both(run_import, monkeypatch, kind, header, rows, state, bulk_rows=3, **kw):
     """`rows` of `kind` (an ImportKind class) through the lane, undone, then through the row
     path: (the lane's report, its results rows, `state()` after it, the row path's report,
-    `state()` after it). The lane must have planned at least `bulk_rows` rows in bulk."""
+    `state()` after it). The lane must have written at least `bulk_rows` rows in bulk."""
     planned = []
     bulk = kind.apply_columns
 
     def spy(self, cols, ctx):
-        planned.append(len(cols))
-        return bulk(self, cols, ctx)
+        out = bulk(self, cols, ctx)
+        planned.append(len(cols))  # written: a failed write sends the rows to the row path
+        return out
 
     monkeypatch.setattr(kind, "apply_columns", spy)
     lane = run_import(kind.name, header, rows, **kw)

@@ -529,3 +529,23 @@ def test_queries_do_not_grow_with_the_number_of_rows(run_import, world):
         return len(ctx.captured_queries)
 
     assert queries(5, "small") == queries(40, "large")
+
+
+def test_names_are_folded_alike_on_the_plain_text_path():
+    """fold's shortcut for plain ASCII gives what the full Unicode folding gives."""
+    import random
+    import unicodedata
+
+    from registrar.bulk.imports.external_trainings import fold
+
+    def full(s):
+        bare = "".join(c for c in unicodedata.normalize("NFKD", s) if not unicodedata.combining(c))
+        return " ".join(bare.casefold().split())
+
+    rng = random.Random(15)
+    cells = [
+        "".join(chr(rng.randrange(128)) for _ in range(rng.randrange(12))) for _ in range(5000)
+    ]
+    cells += [chr(i) * 3 for i in range(128)] + ["  Safety   FIRST ", "A\x1cb\tC"]
+    assert [fold(s) for s in cells] == [full(s) for s in cells]
+    assert fold("Sécurité  INCENDIE") == "securite incendie"

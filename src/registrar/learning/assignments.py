@@ -37,10 +37,24 @@ def remove(what: str, items: list[tuple[int, dict, int | None]], op) -> None:
     writes.delete(MODELS[what], items, op)
 
 
-def assign_new(what: str, users: list[int], contents: list[int], op, same: dict) -> list[int]:
+def assign_new(
+    what: str,
+    users: list[int],
+    contents: list[int],
+    op,
+    same: dict,
+    given: dict[str, list] | None = None,
+) -> list[int]:
     """Create assignments of (user, content) pairs given as columns, each with the values in
-    `same` (source, assigned_at…). Returns their ids."""
-    field = f"{what}_id"
-    return writes.insert_columns(
-        MODELS[what], {"user_id": users, field: contents}, len(users), op, same=same
-    )
+    `same` (source, assigned_at…) and, row by row, those in `given` ({field: a value per pair};
+    None in a field that cannot be empty takes the field's default, as a row that leaves the
+    cell empty). Returns their ids."""
+    model = MODELS[what]
+    columns = {"user_id": users, f"{what}_id": contents}
+    for name, values in (given or {}).items():
+        f = model._meta.get_field(name)
+        if not f.null and f.has_default():
+            default = f.get_default()
+            values = [default if v is None else v for v in values]
+        columns[f.attname] = values
+    return writes.insert_columns(model, columns, len(users), op, same=same)

@@ -1,17 +1,23 @@
 """course-assignments (SPEC §4.8, seed 003): assign courses to users, with dates, option and
 billing, and optionally a seat in one of the course's classroom sessions."""
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import ClassroomSession, Course
+from registrar.directory.models import User
 from registrar.journal import writes
 from registrar.learning import assignments
 from registrar.learning.models import BillingMode, CourseAssignment, Seat, Source
 
-from .. import lookups, parsers
+from .. import checks, lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind
 from . import _assignments as A
+
+if TYPE_CHECKING:
+    from ..columnar import Columns
 
 FIELDS = assignments.FIELDS
 BILLING_MODES = {
@@ -156,6 +162,7 @@ class CourseAssignments(ImportKind):
     ]
     options = A.common_options()
     key = ("user_loginid", "crsvname")
+    columnar = True
     template = [
         {
             "user_loginid": "amartin",
@@ -332,3 +339,72 @@ class CourseAssignments(ImportKind):
         assignments.assign("course", new, changed, ctx.op, new_rows)
         writes.insert(Seat, new_seats, ctx.op, new_seat_rows)
         writes.update(Seat, changed_seats, ctx.op)
+
+    def plan_columns(self, lane: "Columns", ctx) -> tuple["Columns", "Columns"]:
+        """The rows that make a new assignment without a seat, planned created in bulk: the
+        learner found by login, usable and in scope; the course found by code; the dates in
+        order; no assignment of the course yet; no other row of the batch for the same learner
+        and course; the learner in one of the course's audiences, when it has some and
+        `respect_audiences`. Every other row takes the row path."""
+        import polars as pl  # only the columnar lane pays for loading it
+
+        v = lane.values
+        users = lookups.by_key(User, "login", set(v["user_loginid"]), *A.USER_FIELDS)
+        usable = {login: u["id"] for login, u in users.items() if checks.can_learn(u, ctx)}
+        courses = lookups.by_key(Course, "code", set(v["crsvname"]), "id")
+        frame = pl.DataFrame(
+            {
+                "uid": [usable.get(x) for x in v["user_loginid"]],
+                "cid": [courses[x]["id"] if x in courses else None for x in v["crsvname"]],
+                "seat": [
+                    a is not None or b is not None
+                    for a, b in zip(v["session_extid"], v["session_status"], strict=True)
+                ],
+                **{d: v[d] for d in A.DATES},
+            },
+            schema={"uid": pl.Int64, "cid": pl.Int64, "seat": pl.Boolean,
+                    **dict.fromkeys(A.DATES, pl.Date)},
+        ).with_row_index("i")  # fmt: skip
+        ordered = pl.lit(True)
+        for j, first in enumerate(A.DATES):  # where given, start <= target <= end (date_order)
+            for second in A.DATES[j + 1 :]:
+                ordered = ordered & (pl.col(first) <= pl.col(second)).fill_null(True)
+        frame = frame.filter(
+            pl.col("uid").is_not_null() & pl.col("cid").is_not_null() & ~pl.col("seat") & ordered
+        ).filter(pl.struct("uid", "cid").is_unique())  # else the row path tells the duplicate
+        uids, cids = frame["uid"].to_list(), frame["cid"].to_list()
+        pairs = set(zip(uids, cids, strict=True))
+        pairs -= lookups.existing_pairs(CourseAssignment, "user_id", "course_id", uids, cids)
+        if ctx.options["respect_audiences"]:
+            pairs -= A.audience_mismatches(Course, pairs)
+        chosen = [
+            (i, pair)
+            for i, pair in zip(frame["i"].to_list(), zip(uids, cids, strict=True), strict=True)
+            if pair in pairs
+        ]
+        index = [i for i, _ in chosen]
+        planned = lane.take(index)
+        p = planned.values
+        planned.data = {
+            "user_id": [u for _, (u, _) in chosen],
+            "course_id": [c for _, (_, c) in chosen],
+            "given": {
+                "option": p["assignment_option"],
+                **{f: p[f] for f in FIELDS if f != "option"},
+            },
+            "result": [CREATED] * len(index),
+        }
+        taken = set(index)
+        return planned, lane.take([i for i in range(len(lane)) if i not in taken])
+
+    def apply_columns(self, planned: "Columns", ctx) -> None:
+        """The planned rows' assignments, through the verb."""
+        d = planned.data
+        assignments.assign_new(
+            "course",
+            d["user_id"],
+            d["course_id"],
+            ctx.op,
+            same={"source": Source.IMPORT, "assigned_at": A.now(ctx)},
+            given=d["given"],
+        )

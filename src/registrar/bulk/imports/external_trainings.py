@@ -42,6 +42,8 @@ ENTRY_FIELDS = tuple(f.attname for f in ExternalTraining._meta.concrete_fields)
 
 def fold(s: str) -> str:
     """Names compared the way a person reads them: case, accents and extra spaces ignored."""
+    if s.isascii():  # nothing to decompose, and casefold is lower: the same, many times faster
+        return " ".join(s.lower().split())
     decomposed = unicodedata.normalize("NFKD", s)
     bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return " ".join(bare.casefold().split())

@@ -198,7 +198,7 @@ class Case:
     expect: str  # the result every row must have
     what: str  # what the figure is, in a few words
     options: dict = field(default_factory=dict)
-    setup: str = ""  # extra data this case needs: "assign", "assign-lessons"
+    setup: str = ""  # extra data this case needs: "assign", "assign-lessons", "list-access"
 
 
 CASES = {
@@ -228,6 +228,14 @@ CASES = {
             "users",
             "created",
             "new users WITHOUT passwords (unusable password, a set-password mail queued each)",
+        ),
+        Case(
+            "users-course",
+            "users",
+            "created",
+            "new users WITHOUT passwords, each entering a list whose access property assigns "
+            "them one course (the job of Moodle's course1 column)",
+            setup="list-access",
         ),
         Case(
             "users-update",
@@ -653,6 +661,7 @@ ROWS = {
     "users-new": rows_users_new,
     "users-hashes": rows_users_hashes,
     "users-nopass": rows_users_nopass,
+    "users-course": rows_users_nopass,
     "users-update": rows_users_update,
     "catalogue": rows_catalogue,
     "course-assignments": rows_course_assignments,
@@ -825,6 +834,23 @@ def setup_data(case: Case, n: int, b: Base) -> dict:
                 for k in range(b.curricula)
             ),
         )
+        if case.setup == "list-access":  # each base list assigns its new members a course
+            from registrar.learning.models import AccessProperty
+
+            lists = dict(UserList.objects.values_list("name", "id"))
+            insert(
+                AccessProperty,
+                (
+                    {
+                        "course_id": courses[k],
+                        "user_list_id": lists[b.list_name(k)],
+                        "restrict": False,
+                        "assign_members": True,
+                        "option": "mandatory",
+                    }
+                    for k in range(BASE_LISTS)
+                ),
+            )
         if case.setup in ("assign", "assign-lessons"):
             pairs = n if case.setup == "assign" else lesson_pairs(n)
             insert(
@@ -1379,6 +1405,23 @@ def child(args) -> None:
     )
 
 
+def hash_floor(path: str) -> None:
+    """Child: the file's clear passwords hashed by the bulk hasher alone (every core, the
+    import's cost), timed; prints JSON. What an import with passwords cannot go under."""
+    import django
+
+    django.setup()
+    from registrar.directory import passwords
+
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = csv.DictReader(f, delimiter=";")
+        clear = [r["user_password"] for r in rows if r.get("user_password")]
+    passwords.hash_many(clear[:64])  # the threads started, as an import's first batch has them
+    t = time.perf_counter()
+    passwords.hash_many(clear)
+    print(json.dumps({"seconds": time.perf_counter() - t, "hashes": len(clear)}))
+
+
 def run(cmd: list[str], env: dict) -> tuple[dict, float, int]:
     """A child process: its last stdout line as JSON, its wall time and its own ru_maxrss (KB).
     os.wait4 gives this child's own rusage, not the maximum over every child so far."""
@@ -1415,6 +1458,9 @@ def measure(args, case: Case, n: int) -> dict:
         res, wall, maxrss = run(child, env)
         load = os.getloadavg()[0]
         flo = floor(args, work, prep, csv_path)
+        hashing = None
+        if "user_password" in csv_header(csv_path) and case.name == "users-new":
+            hashing = run([*me, "--hash-floor", str(csv_path)], env)[0]
         c = res["counts"]
         good = c.get(case.expect, 0) == n and not c["rejected"]
         if not good:
@@ -1444,6 +1490,10 @@ def measure(args, case: Case, n: int) -> dict:
             "writes": flo["writes"],
             "ok": good,
         }
+        if hashing is not None:
+            out["hash_floor_seconds"] = round(hashing["seconds"], 3)
+            out["hashes"] = hashing["hashes"]
+            out["import_hash_floor_ratio"] = round(res["seconds"] / hashing["seconds"], 2)
         log(
             f"  {out['seconds']:.2f} s, {out['rows_per_s']:,} rows/s, {out['peak_rss_mb']:.0f} MB, "
             f"{res['calls']:,} database calls, {c}"
@@ -1452,6 +1502,11 @@ def measure(args, case: Case, n: int) -> dict:
             f"  floor {flo['seconds']:.3f} s (import/floor {out['import_floor_ratio']:.1f}x), "
             f"raw load {flo['raw_seconds']:.3f} s; wrote {writes_summary(flo['writes'])}"
         )
+        if hashing is not None:
+            log(
+                f"  hashing floor {hashing['seconds']:.2f} s for {hashing['hashes']:,} passwords "
+                f"(import/hashing floor {out['import_hash_floor_ratio']:.2f}x)"
+            )
         return out
     finally:
         if not args.keep:
@@ -1538,9 +1593,13 @@ def main() -> None:
     ap.add_argument("--case", help=argparse.SUPPRESS)
     ap.add_argument("--prepare", metavar="DIR", help=argparse.SUPPRESS)
     ap.add_argument("--child", metavar="CSV", help=argparse.SUPPRESS)
+    ap.add_argument("--hash-floor", metavar="CSV", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.prepare:
         prepare(args)
+        return
+    if args.hash_floor:
+        hash_floor(args.hash_floor)
         return
     if args.child:
         child(args)

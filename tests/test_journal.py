@@ -638,3 +638,50 @@ def test_a_large_operation_refreshes_the_planner_statistics_of_the_tables_it_cha
         cur.execute("SELECT reltuples FROM pg_class WHERE relname = 'directory_organisation'")
         assert cur.fetchone()[0] >= 1100
     assert refresh_statistics(small.operation) == []  # 1 row: under the threshold
+
+
+@pytest.mark.filterwarnings("ignore:DateTimeField .* received a naive datetime")
+def test_rows_updated_one_by_one_store_what_django_stores_whatever_the_values_type(world):
+    """writes.update's own adapters give the database the values Django's save gives it, for
+    values of the field's type and for others (a date as text, a moment without a zone...)."""
+    from datetime import date, datetime, timedelta
+    from decimal import Decimal
+
+    from django.utils import timezone
+
+    from registrar.journal import service, writes
+
+    root = Organisation.objects.get(extid="ROOT")
+    moment = timezone.make_aware(datetime(2024, 10, 27, 2, 30))
+    cases = [
+        {"city": "Lyon", "hourly_cost": Decimal("35.50"), "birth_date": date(1985, 4, 12)},
+        {"city": "", "hourly_cost": "12.5", "birth_date": "1990-01-02", "disabled": True},
+        {"hourly_cost": 7, "birth_date": datetime(1991, 3, 4, 23, 0), "date_joined": moment},
+        {"date_joined": datetime(2024, 1, 2, 3, 4, 5), "organisation_id": root.pk},
+        {"date_joined": "2024-05-06T07:08:09+02:00", "training_access": 0, "custom1": 5},
+        {"date_joined": moment + timedelta(microseconds=7), "hourly_cost": None},
+    ]
+    users = [f.user(f"typed{i}", root) for i in range(len(cases))]
+    twins = [f.user(f"twin{i}", root) for i in range(len(cases))]
+    op = service.start_operation("action", "test")
+    writes.update(
+        User,
+        [
+            (u.pk, new, {"op": u.op}, n)
+            for n, (u, new) in enumerate(zip(users, cases, strict=True), 1)
+        ],
+        op,
+    )
+    for twin, new in zip(twins, cases, strict=True):  # the same values through Django's save
+        for k, v in new.items():
+            setattr(twin, k, v)
+        twin.save(update_fields=list(new))
+    with connection.cursor() as c:
+
+        def stored(u, names):
+            cols = ", ".join(f'"{User._meta.get_field(k).column}"' for k in names)
+            c.execute(f'SELECT {cols} FROM "{User._meta.db_table}" WHERE id = %s', [u.pk])
+            return c.fetchone()
+
+        for u, twin, new in zip(users, twins, cases, strict=True):
+            assert stored(u, list(new)) == stored(twin, list(new)), new

@@ -451,13 +451,17 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
         else:
             rowwise.setdefault(names, []).extend(group)
     changes = []
+    adapters = {attname: adapt for attname, adapt, _, _ in _adapters(model)}
     with connection.cursor() as c:
         for names, group in rowwise.items():  # one executemany for every set of fields
             flds = [meta.get_field(n) for n in names]
             sets = ", ".join(f'"{f.column}" = %s' for f in flds)
             sql = f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" = %s'
+            # The inserts' adapters (same database values as get_db_prep_save, a fraction of
+            # its cost per cell); a field without one passes as it is.
+            adapt = [_cell_adapter(f, adapters) for f in flds]
             params = [
-                [f.get_db_prep_save(new[f.attname], connection) for f in flds] + [pk]
+                [a(new[n]) for n, a in zip(names, adapt, strict=True)] + [pk]
                 for pk, new, _, _ in group
             ]
             c.executemany(sql, params)
@@ -478,6 +482,49 @@ def update(model, items: list[tuple[int, dict, dict, int | None]], op: Operation
                 c.execute(f'UPDATE "{meta.db_table}" SET {sets} WHERE "id" IN ({ids})', values)
                 _insert_shared(op, label_, part, names, after)
     _insert_changes(changes)
+
+
+# The Python types a field's value takes the fast adapter with (any other value, a text date
+# say, goes through Django's get_db_prep_save, which converts it first).
+_PLAIN = {
+    **dict.fromkeys(
+        ("CharField", "TextField", "EmailField", "SlugField", "URLField"), (str, type(None))
+    ),
+    **dict.fromkeys(
+        (
+            "IntegerField",
+            "BigIntegerField",
+            "SmallIntegerField",
+            "PositiveIntegerField",
+            "PositiveSmallIntegerField",
+            "PositiveBigIntegerField",
+            "ForeignKey",
+            "OneToOneField",
+        ),
+        (int, type(None)),
+    ),
+    "BooleanField": (bool, type(None)),
+    "DateTimeField": (datetime, type(None)),
+    "DateField": (date, type(None)),
+    "DecimalField": (Decimal, type(None)),
+    "UUIDField": (uuid.UUID, type(None)),
+}
+
+
+def _cell_adapter(f, adapters: dict):
+    """The value -> database value function of a field written by update: the inserts' adapter
+    for a value of the field's own type (the same database value as get_db_prep_save, a
+    fraction of its cost per cell), get_db_prep_save for anything else."""
+    slow = f.get_db_prep_save
+    plain = _PLAIN.get(f.get_internal_type())
+    if plain is None or isinstance(f, models.JSONField) or f.attname not in adapters:
+        return lambda v: slow(v, connection)
+    fast = adapters[f.attname] or (lambda v: v)
+    if plain[0] is datetime:  # a naive moment is made aware first (get_prep_value)
+        return lambda v: (
+            fast(v) if v is None or (type(v) is datetime and v.tzinfo) else slow(v, connection)
+        )
+    return lambda v: fast(v) if type(v) in plain else slow(v, connection)
 
 
 def _after(new: dict) -> str:

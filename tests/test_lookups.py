@@ -80,3 +80,31 @@ def test_pairs_past_the_limit_probes_each_user_once_on_sqlite(records, monkeypat
         plan = " ".join(str(r[-1]) for r in c.fetchall())
     assert "(user_id=?)" in plan, plan
     assert "course_id=?" not in plan, plan
+
+
+@pytest.mark.parametrize("share", [0, 10], ids=["every-user-read-once", "one-lookup-a-batch"])
+@pytest.mark.parametrize("scope", [None, "ORG"])
+def test_learners_by_login_names_the_users_who_can_learn(db, monkeypatch, share, scope):
+    """The lane's login lookup, both ways: exact logins, enabled, with training access, in the
+    import's scope; the others are left to the row path, which tells why."""
+    from types import SimpleNamespace
+
+    from registrar.bulk import lookups as bulk_lookups
+    from registrar.directory.models import Organisation
+
+    far = Organisation.objects.create(extid="FAR", label="Far away")
+    ok = [F.user("alice"), F.user("Bob")]
+    F.user("carol", disabled=True)
+    F.user("dan", training_access=False)
+    gina = F.user("gina", organisation=far)
+    monkeypatch.setattr(bulk_lookups, "WHOLE_SHARE", share)
+    scope_ids = None if scope is None else {ok[0].organisation_id}
+    ctx = SimpleNamespace(cache={}, scope_ids=scope_ids)
+    asked = ["alice", "bob", "Bob", "carol", "dan", "gina", "nobody", None, "alice"]
+    for _ in range(2):  # a second batch: from the cache when every user was read once
+        found = bulk_lookups.learners_by_login(asked, ctx)
+        want = {"alice": ok[0].id, "Bob": ok[1].id}
+        if scope is None:
+            want["gina"] = gina.id
+        assert found == want
+    assert ("by_login" in ctx.cache) == (share == 0)

@@ -33,14 +33,6 @@ def usable(r, user: dict, given: str, ctx, learning: bool = True) -> bool:
     return False
 
 
-def can_learn(user: dict, ctx) -> bool:
-    """usable() without the codes (the columnar lane: a user it refuses takes the row path,
-    which tells why): in scope, enabled, with training access."""
-    return (
-        ctx.in_scope(user["organisation_id"]) and not user["disabled"] and user["training_access"]
-    )
-
-
 def learners_ok(ctx):
     """checks.learner as a vector condition (the columnar lane), over the columns of
     lookups.learners_by_email: one user with the email, enabled with training access, in scope.

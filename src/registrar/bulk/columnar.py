@@ -92,39 +92,44 @@ def split(source, raw: list[tuple[int, list[str]]], ctx) -> tuple[Columns, list[
     good = pl.Series([True] * len(even), dtype=pl.Boolean)
     values: dict[str, list] = {}
     by_position = list(zip(*(raw[i][1] for i in even), strict=True)) if even else []
+    # Each column as a Series once (the formula and key checks read them again).
+    series = [pl.Series(col, dtype=pl.String) for col in by_position]
     for name, pos, parse, required, _secret in source.spec:
         if pos is None:
             values[name] = [None] * len(even)
             if required:
                 good = pl.Series([False] * len(even), dtype=pl.Boolean)
             continue
-        cells = pl.Series(by_position[pos] if by_position else [], dtype=pl.String)
+        cells = series[pos] if series else pl.Series([], dtype=pl.String)
         empty = cells == ""
         parsed, ok = _vector(parse, cells)
         good = good & ((ok & ~empty) if required else (empty | ok))
-        column = parsed if parsed is not None else cells.to_list()
-        values[name] = [
-            None if s == "" else v for s, v in zip(cells.to_list(), column, strict=True)
-        ]
+        if parsed is None:  # the cells as they are, an empty one None
+            values[name] = pl.select(pl.when(~empty).then(cells)).to_series().to_list()
+        elif empty.any():
+            values[name] = [None if e else v for e, v in zip(empty.to_list(), parsed, strict=True)]
+        else:
+            values[name] = parsed
     formula = pl.Series([False] * len(even), dtype=pl.Boolean)
-    for col in by_position:
-        formula = formula | pl.Series(col, dtype=pl.String).str.contains(FORMULA)
+    for col in series:
+        formula = formula | col.str.contains(FORMULA)
     keep = good.arg_true().to_list()
     bad = sorted(odd + [even[i] for i in good.not_().arg_true().to_list()])
     slow = source.parse_rows([raw[i] for i in bad])
     # Keys in row order over both kinds of rows: the first row with a key keeps it (row path).
-    lane = Columns(
-        [raw[even[i]][0] for i in keep],
-        [raw[even[i]][1] for i in keep],
-        {k: [v[i] for i in keep] for k, v in values.items()},
-        formula.gather(keep).to_list(),
-    )
+    if len(keep) == len(raw):  # every row in the lane (the usual file): nothing to pick
+        lane = Columns([n for n, _ in raw], [c for _, c in raw], values, formula.to_list())
+    else:
+        lane = Columns(
+            [raw[even[i]][0] for i in keep],
+            [raw[even[i]][1] for i in keep],
+            {k: [v[i] for i in keep] for k, v in values.items()},
+            formula.gather(keep).to_list(),
+        )
     if source.key_cols:
         keys = [
-            pl.Series(by_position[p] if by_position else [], dtype=pl.String)
-            .gather(keep)
-            .str.to_lowercase()
-            if p is not None
+            series[p].gather(keep).str.to_lowercase()
+            if p is not None and series
             else pl.Series([""] * len(keep), dtype=pl.String)
             for p in source.key_cols
         ]

@@ -19,6 +19,8 @@ from registrar.core.lookups import (  # noqa: F401 (the kinds' one import of loo
 )
 from registrar.directory.models import Organisation, User
 
+from . import checks
+
 
 def users_by_email(emails) -> dict[str, list[dict]]:
     """Users by lower-cased email: a list, since real data shares emails (ambiguous_user).
@@ -101,6 +103,65 @@ def _staged_learners(emails: list[str]) -> list[tuple]:
             f'FROM "{st}" s JOIN "{table}" u ON LOWER(u."email") = s."e" GROUP BY s."e"'
         )
         return c.fetchall()
+
+
+def learners_by_login(logins, ctx) -> dict[str, int]:
+    """The id of each user a login names (exactly) who can learn: enabled, with training access,
+    in the import's scope (checks.learners_ok), for the columnar lane. One lookup a batch; or,
+    when the batch names a large share of the users, every user read once into the import's
+    cache (later batches look them up in memory)."""
+    import polars as pl  # only the columnar lane pays for loading it
+
+    logins = list({x for x in logins if x is not None})
+    cache = ctx.cache
+    whole = cache.get("by_login")
+    if whole is None and logins:
+        if "user_count" not in cache:
+            cache["user_count"] = User._base_manager.count()
+        users = cache["user_count"]
+        if users <= WHOLE_LIMIT and len(logins) >= WHOLE_SHARE * users:
+            whole = cache["by_login"] = _all_logins()
+    if whole is not None:
+        wanted = pl.DataFrame({"login": logins}, schema={"login": pl.String})
+        found = whole.join(wanted, on="login", how="semi")
+    else:
+        fields = ("id", "organisation_id", "disabled", "training_access")
+        rows = by_key(User, "login", logins, *fields)
+        found = _login_frame(
+            [
+                (k, u["id"], u["organisation_id"], int(not u["disabled"] and u["training_access"]))
+                for k, u in rows.items()
+            ]
+        )
+    # A login names one user: the learner rule of the lane (checks.learners_ok) applies.
+    found = found.with_columns(matches=pl.lit(1), usable=pl.col("usable") == 1).filter(
+        checks.learners_ok(ctx)
+    )
+    return dict(zip(found["login"].to_list(), found["uid"].to_list(), strict=True))
+
+
+def _login_frame(rows: list[tuple]):
+    """(login, uid, org, usable 1 or 0) rows as a frame."""
+    import polars as pl
+
+    schema = {"login": pl.String, "uid": pl.Int64, "org": pl.Int64, "usable": pl.Int64}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _all_logins():
+    """Every user by login (learners_by_login), read by parts: never all as Python tuples."""
+    import polars as pl
+
+    table = User._meta.db_table
+    with connection.cursor() as c:
+        c.execute(
+            f'SELECT "login", "id", "organisation_id", '
+            f'CASE WHEN "disabled" OR NOT "training_access" THEN 0 ELSE 1 END FROM "{table}"'
+        )
+        parts = [_login_frame([])]
+        while found := c.fetchmany(RAW_CHUNK * 10):
+            parts.append(_login_frame(found))
+    return pl.concat(parts)
 
 
 def _all_learners():

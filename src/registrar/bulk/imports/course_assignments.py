@@ -7,12 +7,11 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import ClassroomSession, Course
-from registrar.directory.models import User
 from registrar.journal import writes
 from registrar.learning import assignments
 from registrar.learning.models import BillingMode, CourseAssignment, Seat, Source
 
-from .. import checks, lookups, parsers
+from .. import lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind
 from . import _assignments as A
 
@@ -349,8 +348,7 @@ class CourseAssignments(ImportKind):
         import polars as pl  # only the columnar lane pays for loading it
 
         v = lane.values
-        users = lookups.by_key(User, "login", set(v["user_loginid"]), *A.USER_FIELDS)
-        usable = {login: u["id"] for login, u in users.items() if checks.can_learn(u, ctx)}
+        usable = lookups.learners_by_login(v["user_loginid"], ctx)
         courses = lookups.by_key(Course, "code", set(v["crsvname"]), "id")
         frame = pl.DataFrame(
             {

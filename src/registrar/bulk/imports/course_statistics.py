@@ -7,11 +7,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registrar.catalogue.models import Course
-from registrar.directory.models import User
 from registrar.learning import access, progress
 from registrar.learning.models import CourseRecord, CourseStatus, Source
 
-from .. import checks, lookups, parsers
+from .. import lookups, parsers
 from ..kind import CREATED, UNCHANGED, UPDATED, Column, ImportKind
 from ._statistics import (
     COURSE_COLUMN,
@@ -19,7 +18,6 @@ from ._statistics import (
     OPTIONS,
     REJECT,
     USER_COLUMN,
-    USER_FIELDS,
     Statistics,
 )
 
@@ -230,8 +228,7 @@ class CourseStatistics(Statistics, ImportKind):
         import polars as pl  # only the columnar lane pays for loading it
 
         v = lane.values
-        users = lookups.by_key(User, "login", set(v["user_loginid"]), *USER_FIELDS)
-        usable = {login: u["id"] for login, u in users.items() if checks.can_learn(u, ctx)}
+        usable = lookups.learners_by_login(v["user_loginid"], ctx)
         courses = lookups.by_key(Course, "code", set(v["crsvname"]), "id")
         frame = pl.DataFrame(
             {

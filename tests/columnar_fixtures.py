@@ -30,6 +30,9 @@ def same(both) -> tuple[list, object]:
     state after the lane)."""
     lane, lane_rows, after_lane, row, after_row = both
     assert lane_rows == row.rows
+    if after_lane != after_row and isinstance(after_lane, tuple):  # name the part that differs
+        for i, (a, b) in enumerate(zip(after_lane, after_row, strict=True)):
+            assert (i, a) == (i, b), (i, sorted(set(a) ^ set(b), key=str))
     assert after_lane == after_row
     assert lane.counts == row.counts
     return lane_rows, after_lane

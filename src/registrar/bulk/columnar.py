@@ -1,6 +1,8 @@
 """The columnar lane of the pipeline: a batch of file rows kept as columns, its cells checked by
 vector operations. Only rows that carry a code (or that the kind cannot plan in bulk) become Row
-objects and take the row path, so every code and message stays the row path's own.
+objects and take the row path, so every code and message stays the row path's own. A row with
+a secret cell (a password) takes the row path too, unless the kind plans that column in bulk
+(`columnar_secrets`, a password hash); the results file blanks secrets either way.
 
 A kind joins the lane by setting `columnar = True` and implementing `plan_columns` (which rows
 it plans in bulk) and `apply_columns` (their writes, through the domain verbs)."""
@@ -110,6 +112,14 @@ def split(source, raw: list[tuple[int, list[str]]], ctx) -> tuple[Columns, list[
             values[name] = [None if e else v for e, v in zip(empty.to_list(), parsed, strict=True)]
         else:
             values[name] = parsed
+    # A secret cell takes the row path unless the kind plans it in bulk (`columnar_secrets`);
+    # either way no file shows it (the results file blanks it).
+    planned_secrets = {
+        source.mapping.positions.get(name) for name in getattr(source.kind, "columnar_secrets", ())
+    }
+    for pos in source.secret_positions - planned_secrets:
+        if series and pos < len(series):
+            good = good & (series[pos] == "")
     formula = pl.Series([False] * len(even), dtype=pl.Boolean)
     for col in series:
         formula = formula | col.str.contains(FORMULA)

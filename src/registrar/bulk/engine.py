@@ -27,6 +27,7 @@ from registrar.journal import service, writes
 from registrar.journal.models import Operation
 from registrar.learning import list_access
 
+from . import collector
 from .codes import CODES, WARNING
 from .io.readers import FileError, open_table
 from .io.writers import TableWriter, copy_format, copy_table, escape_row, log_line
@@ -251,17 +252,20 @@ class Reporter:
             self.results.write_many(out)
 
     def _merge(self, out: list[list], planned) -> list[list]:
-        """The lane's rows (CSV cells as wide as the header, no secrets: bulk.sources) among
-        the others, in row order, every formula escaped."""
+        """The lane's rows (CSV cells as wide as the header, secrets blanked) among the
+        others, in row order, every formula escaped."""
         counts = self.counts
         counts["rows"] += len(planned)
         results = planned.data["result"]
         for result in set(results):
             counts[result] += results.count(result)
+        rows = planned.cells
+        if self.secret:  # a password hash the lane planned: never written back
+            rows = [self.masked(cells) for cells in rows]
         lines = [
             escape_row([*cells, n, result, "", ""]) if formula else [*cells, n, result, "", ""]
             for cells, n, result, formula in zip(
-                planned.cells, planned.numbers, results, planned.formulas, strict=True
+                rows, planned.numbers, results, planned.formulas, strict=True
             )
         ]
         if not out:
@@ -339,7 +343,8 @@ def run(req: Request) -> Report:
     """Run one import or action end to end and return its report. Raises FileError when the
     file, the parameters or the selection cannot be used (or the database stays busy)."""
     try:
-        return _run(req)
+        with collector.relaxed():
+            return _run(req)
     except DatabaseError as e:
         busy = service.busy_error(e)
         if busy is None:

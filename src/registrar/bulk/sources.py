@@ -257,13 +257,12 @@ class FileSource:
 
     @property
     def columnar(self) -> bool:
-        """Whether this file can take the columnar lane (bulk.columnar): a CSV file without
-        secret cells, for a kind that plans in bulk."""
+        """Whether this file can take the columnar lane (bulk.columnar): a CSV file, for a kind
+        that plans in bulk (a row with a secret cell takes the row path)."""
         return (
             settings.REGISTRAR_COLUMNAR
             and getattr(self.kind, "columnar", False)
             and self.fmt == "csv"
-            and not self.secret_positions
         )
 
     def raw_rows(self) -> Iterator[tuple[int, list[str]]]:

@@ -159,11 +159,15 @@ def plan_entrants(
     curricula = {content_of(p) for p, _, _ in entrants if kind_of(p) == "curriculum"}
     courses_of = progress.courses_of_curricula(curricula) if curricula else {}
     order = sorted(entrants, key=lambda e: (e[0].get("id") or 1 << 62, e[0].get("row") or 0))
+    known: dict[tuple[int, object], dict] = {}  # members entering together share their values
     for prop, uid, entered in order:
         if uid not in learners:
             continue
         kind, cid = kind_of(prop), content_of(prop)
-        values = wanted_values(prop, entered)
+        key = (id(prop), entered)
+        values = known.get(key)
+        if values is None:
+            values = known[key] = wanted_values(prop, entered)
         want[kind].setdefault((uid, cid), (values, prop))
         if kind == "curriculum" and prop["apply_to_courses"]:
             for course in courses_of.get(cid, ()):

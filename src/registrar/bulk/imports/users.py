@@ -1,5 +1,7 @@
 """users (SPEC §4.6, seed 003): the 37 columns of the French LMS, plus training_access."""
 
+from typing import TYPE_CHECKING
+
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +24,9 @@ from registrar.notify import mail
 from .. import lookups, parsers
 from ..diff import differences, incoming, keeps
 from ..kind import CREATED, REJECTED, UNCHANGED, UPDATED, Column, ImportKind, Option
+
+if TYPE_CHECKING:
+    from ..columnar import Columns
 
 
 def password_hash(s: str) -> str:
@@ -308,6 +313,8 @@ class Users(ImportKind):
         ),
     ]
     key = ("user_login",)
+    columnar = True
+    columnar_secrets = ("user_password_hash",)  # stored as it comes: the lane plans it
     template = [
         {
             "user_lname": "Martin",
@@ -786,3 +793,132 @@ class Users(ImportKind):
                 if number in ctx.state.get("unchanged_deferred", ()):
                     ctx.settle(number)
         writes.update(User, [(uid, diff, full[uid], n) for uid, (diff, n) in items.items()], ctx.op)
+
+    def plan_columns(self, lane: "Columns", ctx) -> tuple["Columns", "Columns"]:
+        """New users planned created in bulk: matched on login (the option's default) and no
+        user with the login; no clear password (a hash from another system is stored as it
+        is; without one a new user gets an unusable password and the set-password mail),
+        unless generate_passwords; the organisation found and in scope; the
+        extid, when given, held by no user and named by no other row of the batch or earlier
+        row of the file; every audience and list found; no role. A manager not in the platform
+        yet is settled after the last batch (finish), as on the row path. Every other row takes
+        the row path, which tells why."""
+        o = ctx.options
+        if o["match_on"] != "login" or o["generate_passwords"]:
+            return lane.take([]), lane
+        v, n = lane.values, len(lane)
+        logins, extids = v["user_login"], v["user_extid"]
+        taken = set(lookups.by_key(User, "login", logins, "id"))
+        held = set(lookups.by_key(User, "extid", extids, "id"))
+        named = [x for x in extids if x is not None]
+        repeated = {x for x in named if named.count(x) > 1} if len(set(named)) < len(named) else ()
+        claimed = ctx.state.setdefault("extids", {})
+        orgs = {
+            k: x["id"]
+            for k, x in lookups.orgs_by_extid(set(v["org_extid"])).items()
+            if ctx.in_scope(x["id"])
+        }
+        audiences = lookups.by_key(
+            Audience, "name", {a for x in v["user_audiences"] for a in x or ()}, "id"
+        )
+        lists = lookups.by_key(UserList, "name", {a for x in v["list_name"] for a in x or ()}, "id")
+        managers = lookups.by_key(
+            User, "extid", {e for col in MANAGERS for e in v[col] if e is not None}, "id"
+        )
+        index = [
+            i
+            for i in range(n)
+            if logins[i] not in taken
+            and v["user_password"][i] is None
+            and v["org_extid"][i] in orgs
+            and (
+                extids[i] is None
+                or extids[i] not in held
+                and extids[i] not in repeated
+                and claimed.get(extids[i], logins[i]) == logins[i]
+            )
+            and not v["user_roles"][i]
+            and all(a in audiences for a in v["user_audiences"][i] or ())
+            and all(a in lists for a in v["list_name"][i] or ())
+        ]
+        planned = lane.take(index)
+        p, present = planned.values, ctx.present
+        # The row path's values for a new user (plan): the file's columns, an empty cell the
+        # field's empty value; a field the file lacks keeps its default.
+        new: dict[str, list] = {
+            "login": p["user_login"],
+            "organisation_id": [orgs[x] for x in p["org_extid"]],
+            "extid": p["user_extid"],
+        }
+        for col, fld in FIELDS.items():
+            if col in present:
+                empty = EMPTY.get(fld, "")
+                new[fld] = [empty if x is None else x for x in p[col]]
+        deferred = []  # a manager not in the platform yet: settled after the last batch
+        for col, fld in MANAGERS.items():
+            if col in present:
+                new[fld] = [managers[x]["id"] if x in managers else None for x in p[col]]
+                deferred += [
+                    (i, col, fld, x)
+                    for i, x in enumerate(p[col])
+                    if x is not None and x not in managers
+                ]
+        planned.data = {
+            "new": new,
+            "audiences": [
+                [audiences[a]["id"] for a in dict.fromkeys(x or ())] for x in p["user_audiences"]
+            ],
+            "lists": [[lists[a]["id"] for a in dict.fromkeys(x or ())] for x in p["list_name"]],
+            "deferred": deferred,
+            "result": [CREATED] * len(index),
+        }
+        for login, extid in zip(p["user_login"], p["user_extid"], strict=True):
+            if extid is not None:
+                claimed[extid] = login
+        chosen = set(index)
+        return planned, lane.take([i for i in range(n) if i not in chosen])
+
+    def apply_columns(self, planned: "Columns", ctx) -> None:
+        """The planned users, their audiences and list memberships (the lists' access
+        properties assign what they assign), and the set-password (or welcome) mails."""
+        op, o, d, n = ctx.op, ctx.options, planned.data, len(planned)
+        ids = writes.allocate_ids(User, n)
+        same = {"must_change_password": bool(o["force_password_change"])}
+        if o["externally_managed"]:
+            same["externally_managed"] = True
+        hashes = planned.values["user_password_hash"]
+        columns = {**d["new"], "password": [h or passwords.unusable() for h in hashes]}
+        writes.insert_columns(User, columns, n, op, ids, same=same)
+        aud = [(uid, a) for uid, x in zip(ids, d["audiences"], strict=True) for a in x]
+        writes.insert_columns(
+            UserAudience,
+            {"user_id": [u for u, _ in aud], "audience_id": [a for _, a in aud]},
+            len(aud),
+            op,
+        )
+        dir_lists.add_memberships(
+            op,
+            [(lst, uid) for uid, x in zip(ids, d["lists"], strict=True) for lst in x],
+            op.started_at,
+            planned=True,
+        )
+        # Staged for finish(), as the row path stages them; kept only if this attempt is kept.
+        staged = ctx.pending.setdefault("deferred", {})
+        for i, col, fld, ext in d["deferred"]:
+            staged[(planned.numbers[i], col)] = (ids[i], fld, ext)
+        new = d["new"]
+        keys = [k for k in mail.USER_KEYS if k in new]
+        # A new user without a password is sent a link to choose one, whatever welcome_mail says.
+        everyone = o["welcome_mail"]
+        mail.welcome(
+            op,
+            [
+                {
+                    "id": uid,
+                    **dict.fromkeys(mail.USER_KEYS, ""),
+                    **{k: new[k][i] or "" for k in keys},
+                }
+                for i, uid in enumerate(ids)
+                if everyone or hashes[i] is None
+            ],
+        )

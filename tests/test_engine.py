@@ -1126,6 +1126,7 @@ def test_an_operation_commits_durably_on_sqlite_and_puts_the_setting_back(
     from .conftest import Importer
 
     settings.REGISTRAR_BATCH_SIZE = 1  # a progress call between batches, in the transaction
+    settings.REGISTRAR_COLUMNAR_BATCH_SIZE = 1
     run_import = Importer(tmp_path)
     f.org("EU")
     header = ["user_lname", "user_fname", "user_login", "org_extid"]

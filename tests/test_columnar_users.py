@@ -199,3 +199,29 @@ def test_password_hashes_take_the_lane_and_reach_no_file(run_import, messy, monk
         with open(path, encoding="utf-8-sig") as f:
             assert "saltsalt" not in f.read()
     assert User.objects.get(login="h0").password == "sha512_crypt$" + HASH  # as it came
+
+
+def test_a_wide_file_takes_smaller_lane_batches(run_import, messy, monkeypatch, settings):
+    """The lane's batch is bounded in cells as well as rows (REGISTRAR_COLUMNAR_BATCH_CELLS),
+    and its row-path rows are settled in the row path's batches."""
+    from registrar.bulk import engine
+    from registrar.bulk.imports.users import Users
+
+    settings.REGISTRAR_BATCH_SIZE = 2
+    settings.REGISTRAR_COLUMNAR_BATCH_CELLS = 5 * len(H)  # five rows of this file
+    lanes, settled = [], []
+    plan, settle = Users.plan_columns, engine._settle
+    monkeypatch.setattr(
+        Users,
+        "plan_columns",
+        lambda self, lane, ctx: lanes.append(len(lane)) or plan(self, lane, ctx),
+    )
+    monkeypatch.setattr(
+        engine,
+        "_settle",
+        lambda step, ctx, rows, src: settled.append(len(rows)) or settle(step, ctx, rows, src),
+    )
+    rep = run_import("users", H, messy[:12])
+    assert rep.counts["rows"] == 12 and rep.counts["created"] >= 5
+    assert max(lanes) <= 5 and sum(lanes) >= 9
+    assert settled and max(settled) <= 2

@@ -170,6 +170,9 @@ REGISTRAR_MAX_ROWS = int(os.environ.get("REGISTRAR_MAX_ROWS", "0"))
 REGISTRAR_BATCH_SIZE = int(os.environ.get("REGISTRAR_BATCH_SIZE", "5000"))
 # Rows of a batch in the columnar lane (bulk.columnar): vector work pays per call, not per row.
 REGISTRAR_COLUMNAR_BATCH_SIZE = int(os.environ.get("REGISTRAR_COLUMNAR_BATCH_SIZE", "50000"))
+# ...and at most this many cells: a wide file (users: 39 columns) takes smaller batches, so a
+# batch's memory does not grow with the file's width.
+REGISTRAR_COLUMNAR_BATCH_CELLS = int(os.environ.get("REGISTRAR_COLUMNAR_BATCH_CELLS", "500000"))
 # 0 sends every row the row path (to compare the two, or to rule the lane out).
 REGISTRAR_COLUMNAR = os.environ.get("REGISTRAR_COLUMNAR", "1") != "0"
 # Argon2 settings for bulk-imported passwords; upgraded at first sign-in.

@@ -454,7 +454,11 @@ def _run_locked(req: Request, step: Step, source, op: Operation, scope_ids) -> R
     columnar = getattr(source, "columnar", False)
     process = _process_columns if columnar else _process
     if columnar:
-        batch_size = max(1, settings.REGISTRAR_COLUMNAR_BATCH_SIZE)
+        cells = settings.REGISTRAR_COLUMNAR_BATCH_CELLS // max(1, len(source.headers))
+        batch_size = max(
+            1,
+            min(settings.REGISTRAR_COLUMNAR_BATCH_SIZE, max(settings.REGISTRAR_BATCH_SIZE, cells)),
+        )
     try:
         with service.durable(), transaction.atomic():
             batch: list = []
@@ -545,7 +549,11 @@ def _process_columns(step: Step, ctx: Context, raw: list, source, rep: Reporter)
         planned, rest = step.plan_columns(lane, ctx)
         if len(rest):
             rows = sorted(rows + rest.rows(), key=lambda r: r.number)
-    _settle(step, ctx, rows, source)
+    # The row path's rows in the row path's batches: a lane batch is larger, and a batch of
+    # Row objects costs far more memory than its columns.
+    size = max(1, settings.REGISTRAR_BATCH_SIZE)
+    for i in range(0, len(rows), size):
+        _settle(step, ctx, rows[i : i + size], source)
     if planned is not None and len(planned):
         e = _attempt(step, ctx, planned, run=_apply_columns)
         if e is not None:  # a concurrent change or a failure: these rows take the row path

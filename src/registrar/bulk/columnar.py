@@ -56,6 +56,20 @@ class Columns:
         return out
 
 
+def pick(lane: Columns, frame: pl.DataFrame, pairs: set) -> tuple[Columns, list, Columns]:
+    """The lane's rows whose (uid, cid) in `frame` (with the lane's row index `i`) is one of
+    `pairs`, in row order: (those rows, their pairs, every other row)."""
+    uids, cids = frame["uid"].to_list(), frame["cid"].to_list()
+    chosen = [
+        (i, pair)
+        for i, pair in zip(frame["i"].to_list(), zip(uids, cids, strict=True), strict=True)
+        if pair in pairs
+    ]
+    taken = {i for i, _ in chosen}
+    rest = lane.take([i for i in range(len(lane)) if i not in taken])
+    return lane.take([i for i, _ in chosen]), [pair for _, pair in chosen], rest
+
+
 def _vector(parse, cells: pl.Series) -> tuple[list | None, pl.Series]:
     """(parsed values or None when the cells are kept as they are, the cells accepted) for one
     column. A parser's vector form reads what it can (`vector`: cells kept as they are;

@@ -81,17 +81,27 @@ def learners_by_email(emails, cache: dict | None = None):
     import polars as pl  # only the columnar lane pays for loading it
 
     emails = list({e.lower() for e in emails if e})
-    whole = cache.get("learners") if cache is not None else None
-    if whole is None and cache is not None and emails:
-        if "user_count" not in cache:
-            cache["user_count"] = User._base_manager.count()
-        users = cache["user_count"]
-        if users <= WHOLE_LIMIT and len(emails) >= WHOLE_SHARE * users:
-            whole = cache["learners"] = _all_learners()
+    whole = _every_user(cache, "learners", len(emails), _all_learners)
     if whole is not None:
         wanted = pl.DataFrame({"email_ci": emails}, schema={"email_ci": pl.String})
         return whole.join(wanted, on="email_ci", how="semi")
     return _frame(_staged_learners(emails))
+
+
+def _every_user(cache: dict | None, key: str, wanted: int, read):
+    """The frame `read` gives of every user, kept in the import's `cache` under `key`: read
+    once, when a batch names `wanted` users, a large share of them (WHOLE_SHARE, and at most
+    WHOLE_LIMIT users); None while batches name fewer (they look their users up)."""
+    if cache is None:
+        return None
+    whole = cache.get(key)
+    if whole is None and wanted:
+        if "user_count" not in cache:
+            cache["user_count"] = User._base_manager.count()
+        users = cache["user_count"]
+        if users <= WHOLE_LIMIT and wanted >= WHOLE_SHARE * users:
+            whole = cache[key] = read()
+    return whole
 
 
 def _staged_learners(emails: list[str]) -> list[tuple]:
@@ -113,14 +123,7 @@ def learners_by_login(logins, ctx) -> dict[str, int]:
     import polars as pl  # only the columnar lane pays for loading it
 
     logins = list({x for x in logins if x is not None})
-    cache = ctx.cache
-    whole = cache.get("by_login")
-    if whole is None and logins:
-        if "user_count" not in cache:
-            cache["user_count"] = User._base_manager.count()
-        users = cache["user_count"]
-        if users <= WHOLE_LIMIT and len(logins) >= WHOLE_SHARE * users:
-            whole = cache["by_login"] = _all_logins()
+    whole = _every_user(ctx.cache, "by_login", len(logins), _all_logins)
     if whole is not None:
         wanted = pl.DataFrame({"login": logins}, schema={"login": pl.String})
         found = whole.join(wanted, on="login", how="semi")

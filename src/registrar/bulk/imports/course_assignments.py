@@ -347,6 +347,8 @@ class CourseAssignments(ImportKind):
         `respect_audiences`. Every other row takes the row path."""
         import polars as pl  # only the columnar lane pays for loading it
 
+        from .. import columnar
+
         v = lane.values
         usable = lookups.learners_by_login(v["user_loginid"], ctx)
         courses = lookups.by_key(Course, "code", set(v["crsvname"]), "id")
@@ -375,25 +377,18 @@ class CourseAssignments(ImportKind):
         pairs -= lookups.existing_pairs(CourseAssignment, "user_id", "course_id", uids, cids)
         if ctx.options["respect_audiences"]:
             pairs -= A.audience_mismatches(Course, pairs)
-        chosen = [
-            (i, pair)
-            for i, pair in zip(frame["i"].to_list(), zip(uids, cids, strict=True), strict=True)
-            if pair in pairs
-        ]
-        index = [i for i, _ in chosen]
-        planned = lane.take(index)
+        planned, chosen, rest = columnar.pick(lane, frame, pairs)
         p = planned.values
         planned.data = {
-            "user_id": [u for _, (u, _) in chosen],
-            "course_id": [c for _, (_, c) in chosen],
+            "user_id": [u for u, _ in chosen],
+            "course_id": [c for _, c in chosen],
             "given": {
                 "option": p["assignment_option"],
                 **{f: p[f] for f in FIELDS if f != "option"},
             },
-            "result": [CREATED] * len(index),
+            "result": [CREATED] * len(chosen),
         }
-        taken = set(index)
-        return planned, lane.take([i for i in range(len(lane)) if i not in taken])
+        return planned, rest
 
     def apply_columns(self, planned: "Columns", ctx) -> None:
         """The planned rows' assignments, through the verb."""

@@ -227,6 +227,8 @@ class CourseStatistics(Statistics, ImportKind):
         and course. Every other row takes the row path."""
         import polars as pl  # only the columnar lane pays for loading it
 
+        from .. import columnar
+
         v = lane.values
         usable = lookups.learners_by_login(v["user_loginid"], ctx)
         courses = lookups.by_key(Course, "code", set(v["crsvname"]), "id")
@@ -244,19 +246,13 @@ class CourseStatistics(Statistics, ImportKind):
         pairs = set(zip(uids, cids, strict=True))
         pairs -= lookups.existing_pairs(CourseRecord, "user_id", "course_id", uids, cids)
         pairs = access.assigned("course", pairs)  # not assigned: rejected, or assigned there
-        chosen = [
-            (i, pair)
-            for i, pair in zip(frame["i"].to_list(), zip(uids, cids, strict=True), strict=True)
-            if pair in pairs
-        ]
-        index = [i for i, _ in chosen]
-        planned = lane.take(index)
+        planned, chosen, rest = columnar.pick(lane, frame, pairs)
         p = planned.values
         moment = self.moment(ctx)
         started = [s != CourseStatus.NOT_STARTED for s in p["course_status"]]
         planned.data = {
-            "user_id": [u for _, (u, _) in chosen],
-            "course_id": [c for _, (_, c) in chosen],
+            "user_id": [u for u, _ in chosen],
+            "course_id": [c for _, c in chosen],
             "status": p["course_status"],
             "status_date": [
                 given or (moment if go else None)
@@ -267,10 +263,9 @@ class CourseStatistics(Statistics, ImportKind):
             ],
             "enrolled_date": p["course_enrollment_date"],
             "attempts": [1 if go else 0 for go in started],
-            "result": [CREATED] * len(index),
+            "result": [CREATED] * len(chosen),
         }
-        taken = set(index)
-        return planned, lane.take([i for i in range(len(lane)) if i not in taken])
+        return planned, rest
 
     def apply_columns(self, planned: "Columns", ctx) -> None:
         """The planned rows' records; the verb rolls the completed ones up."""

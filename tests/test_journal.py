@@ -685,3 +685,26 @@ def test_rows_updated_one_by_one_store_what_django_stores_whatever_the_values_ty
 
         for u, twin, new in zip(users, twins, cases, strict=True):
             assert stored(u, list(new)) == stored(twin, list(new)), new
+
+
+def test_a_moment_is_stored_as_django_stores_it_whatever_its_zone(db):
+    """The bulk writer's SQLite text for a moment (a default's now() each row, a date read from
+    a file, a moment in another zone) is Django's own."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from django.utils import timezone as dj_timezone
+
+    from registrar.journal import writes
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL adapts moments itself")
+    moments = [
+        dj_timezone.now(),
+        datetime(2024, 1, 1, tzinfo=UTC),
+        datetime(2024, 1, 1, 0, 0, 0, 5, tzinfo=UTC),
+        datetime(2024, 6, 1, 12, tzinfo=timezone(timedelta(hours=2))),
+        datetime(2024, 6, 1, 12, tzinfo=timezone(timedelta(hours=-5, minutes=-30))),
+    ]
+    for v in moments:
+        writes._DT_CACHE.clear()
+        assert writes._sqlite_datetime(v) == connection.ops.adapt_datetimefield_value(v)

@@ -11,20 +11,20 @@ import numpy as np
 import polars as pl
 
 from . import parsers
+from .io.blocks import Block
+from .io.writers import FORMULA
 from .kind import Row
-
-# A cell a spreadsheet would evaluate (bulk.io.writers.ESCAPE_PREFIXES).
-FORMULA = r"^[=+\-@\t\r]"
 
 
 class Columns:
-    """Rows of one batch as columns: input row numbers, cells (as read), parsed values by column
-    name, and `data` a kind's plan keeps for its apply (columns too)."""
+    """Rows of one batch as columns: input row numbers, cells (a frame of text columns, as
+    read), parsed values by column name, and `data` a kind's plan keeps for its apply (columns
+    too)."""
 
     def __init__(
         self,
         numbers: list[int],
-        cells: list[list[str]],
+        cells: pl.DataFrame,
         values: dict[str, list],
         formulas: list[bool] | None = None,
     ):
@@ -40,7 +40,7 @@ class Columns:
         """The rows at these positions."""
         return Columns(
             [self.numbers[i] for i in index],
-            [self.cells[i] for i in index],
+            _gather(self.cells, index),
             {k: [v[i] for i in index] for k, v in self.values.items()},
             [self.formulas[i] for i in index],
         )
@@ -49,11 +49,15 @@ class Columns:
         """The rows as Row objects, parsed (for the row path)."""
         names = list(self.values)
         out = []
-        for i, (n, cells) in enumerate(zip(self.numbers, self.cells, strict=True)):
-            r = Row(n, cells)
+        for i, (n, cells) in enumerate(zip(self.numbers, self.cells.rows(), strict=True)):
+            r = Row(n, list(cells))
             r.values = {k: self.values[k][i] for k in names}
             out.append(r)
         return out
+
+
+def _gather(frame: pl.DataFrame, index) -> pl.DataFrame:
+    return frame.select(pl.all().gather(pl.Series(index, dtype=pl.UInt32)))
 
 
 def pick(lane: Columns, frame: pl.DataFrame, pairs: set) -> tuple[Columns, list, Columns]:
@@ -99,24 +103,21 @@ def _vector(parse, cells: pl.Series) -> tuple[list | None, pl.Series]:
     return values, pl.Series(accepted, dtype=pl.Boolean)
 
 
-def split(source, raw: list[tuple[int, list[str]]], ctx) -> tuple[Columns, list[Row]]:
-    """The batch's rows whose every cell parses and whose key is new, as Columns; the others as
+def split(source, block: Block, ctx) -> tuple[Columns, list[Row]]:
+    """The block's rows whose every cell parses and whose key is new, as Columns; the others as
     Row objects parsed and coded by the row path (bulk.sources.FileSource), in row order."""
-    width = len(source.headers)
-    even = [i for i, (_, cells) in enumerate(raw) if len(cells) == width]
-    odd = sorted(set(range(len(raw))) - set(even)) if len(even) < len(raw) else []
-    good = pl.Series([True] * len(even), dtype=pl.Boolean)
+    frame = block.frame
+    n = len(frame)
+    good = pl.Series([True] * n, dtype=pl.Boolean)
     values: dict[str, list] = {}
-    by_position = list(zip(*(raw[i][1] for i in even), strict=True)) if even else []
-    # Each column as a Series once (the formula and key checks read them again).
-    series = [pl.Series(col, dtype=pl.String) for col in by_position]
+    series = frame.get_columns()
     for name, pos, parse, required, _secret in source.spec:
         if pos is None:
-            values[name] = [None] * len(even)
+            values[name] = [None] * n
             if required:
-                good = pl.Series([False] * len(even), dtype=pl.Boolean)
+                good = pl.Series([False] * n, dtype=pl.Boolean)
             continue
-        cells = series[pos] if series else pl.Series([], dtype=pl.String)
+        cells = series[pos]
         empty = cells == ""
         parsed, ok = _vector(parse, cells)
         good = good & ((ok & ~empty) if required else (empty | ok))
@@ -132,29 +133,36 @@ def split(source, raw: list[tuple[int, list[str]]], ctx) -> tuple[Columns, list[
         source.mapping.positions.get(name) for name in getattr(source.kind, "columnar_secrets", ())
     }
     for pos in source.secret_positions - planned_secrets:
-        if series and pos < len(series):
+        if pos < len(series):
             good = good & (series[pos] == "")
-    formula = pl.Series([False] * len(even), dtype=pl.Boolean)
+    formula = pl.Series([False] * n, dtype=pl.Boolean)
     for col in series:
         formula = formula | col.str.contains(FORMULA)
-    keep = good.arg_true().to_list()
-    bad = sorted(odd + [even[i] for i in good.not_().arg_true().to_list()])
-    slow = source.parse_rows([raw[i] for i in bad])
-    # Keys in row order over both kinds of rows: the first row with a key keeps it (row path).
-    if len(keep) == len(raw):  # every row in the lane (the usual file): nothing to pick
-        lane = Columns([n for n, _ in raw], [c for _, c in raw], values, formula.to_list())
+    numbers = block.numbers
+    if good.all():  # every row in the lane (the usual file): nothing to pick
+        keep = None
+        lane = Columns(numbers.tolist(), frame, values, formula.to_list())
     else:
+        keep = good.arg_true()
+        index = keep.to_list()
         lane = Columns(
-            [raw[even[i]][0] for i in keep],
-            [raw[even[i]][1] for i in keep],
-            {k: [v[i] for i in keep] for k, v in values.items()},
+            numbers[index].tolist(),
+            _gather(frame, keep),
+            {k: [v[i] for i in index] for k, v in values.items()},
             formula.gather(keep).to_list(),
         )
+    bad = good.not_().arg_true()
+    raw = [
+        (int(numbers[i]), list(cells))
+        for i, cells in zip(bad.to_list(), _gather(frame, bad).rows(), strict=True)
+    ]
+    slow = source.parse_rows(sorted(raw + block.odd))
+    # Keys in row order over both kinds of rows: the first row with a key keeps it (row path).
     if source.key_cols:
         keys = [
-            series[p].gather(keep).str.to_lowercase()
-            if p is not None and series
-            else pl.Series([""] * len(keep), dtype=pl.String)
+            (series[p] if keep is None else series[p].gather(keep)).str.to_lowercase()
+            if p is not None
+            else pl.Series([""] * len(lane), dtype=pl.String)
             for p in source.key_cols
         ]
         lane, more = _duplicates(source, lane, slow, keys)

@@ -6,16 +6,17 @@ batch. The whole job runs in one transaction: verify-only and all-or-nothing rol
 verified plan and the real run give the same per-row results.
 """
 
-import heapq
+import itertools
 import json
 import logging
 import os
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+import polars as pl
 from django.conf import settings
 from django.db import DatabaseError, transaction
 from django.utils.translation import gettext
@@ -30,7 +31,14 @@ from registrar.learning import list_access
 from . import collector
 from .codes import CODES, WARNING
 from .io.readers import FileError, open_table
-from .io.writers import TableWriter, copy_format, copy_table, escape_row, log_line
+from .io.writers import (
+    TableWriter,
+    copy_format,
+    copy_table,
+    escape_column,
+    escape_row,
+    log_line,
+)
 from .kind import (
     CREATED,
     DELETED,
@@ -247,31 +255,35 @@ class Reporter:
             else:
                 out.append([*cells[: self.width], r.result, codes, message])
         if planned is not None and len(planned):
-            self.results.write_escaped_many(self._merge(out, planned))
+            self.results.write_frame(self._merge(out, planned))
         else:
             self.results.write_many(out)
 
-    def _merge(self, out: list[list], planned) -> list[list]:
-        """The lane's rows (CSV cells as wide as the header, secrets blanked) among the
-        others, in row order, every formula escaped."""
+    def _merge(self, out: list[list], planned) -> pl.DataFrame:
+        """The lane's rows (cells as wide as the header, secrets blanked) among the others, in
+        row order, every formula escaped."""
         counts = self.counts
         counts["rows"] += len(planned)
         results = planned.data["result"]
         for result in set(results):
             counts[result] += results.count(result)
-        rows = planned.cells
+        frame = planned.cells
         if self.secret:  # a password hash the lane planned: never written back
-            rows = [self.masked(cells) for cells in rows]
-        lines = [
-            escape_row([*cells, n, result, "", ""]) if formula else [*cells, n, result, "", ""]
-            for cells, n, result, formula in zip(
-                rows, planned.numbers, results, planned.formulas, strict=True
+            frame = frame.with_columns(
+                pl.lit("").alias(name) for i, name in enumerate(frame.columns) if i in self.secret
             )
-        ]
+        if any(planned.formulas):
+            frame = frame.with_columns(escape_column(name) for name in frame.columns)
+        frame = frame.with_columns(
+            pl.Series("row", planned.numbers, dtype=pl.Int64),
+            pl.Series("result", results, dtype=pl.String),
+            codes=pl.lit(""),
+            message=pl.lit(""),
+        )
         if not out:
-            return lines
-        out = [escape_row(line) for line in out]
-        return list(heapq.merge(out, lines, key=lambda line: line[self.width]))
+            return frame
+        others = pl.DataFrame([escape_row(line) for line in out], schema=frame.schema, orient="row")
+        return pl.concat([frame, others]).sort("row")
 
     def close(self) -> None:
         self.results.close()
@@ -461,18 +473,13 @@ def _run_locked(req: Request, step: Step, source, op: Operation, scope_ids) -> R
         )
     try:
         with service.durable(), transaction.atomic():
-            batch: list = []
-            for row in source.raw_rows() if columnar else source.rows():
-                batch.append(row)
+            for batch in source.blocks(batch_size) if columnar else _batches(source, batch_size):
                 if limit and rep.counts["rows"] + len(batch) > limit:
                     too_many = True
                     raise _Abort
-                if len(batch) >= batch_size:
-                    process(step, ctx, batch, source, rep)
-                    batch = []
-                    _progress(req, rep, source, started)
-            if batch:
                 process(step, ctx, batch, source, rep)
+                if len(batch) >= batch_size:  # the last batch's is the final progress
+                    _progress(req, rep, source, started)
             step.finish(ctx)
             # Dynamic lists are evaluated as the operation ends: their new members enter them,
             # and the access properties that assign members assign them (SPEC §5).
@@ -518,6 +525,13 @@ def _run_locked(req: Request, step: Step, source, op: Operation, scope_ids) -> R
     options = {**(op.options or {}), "codes": rep.by_code} if rep.by_code else op.options
     service.finish_operation(op, status, **counts, **paths, options=options)
     return Report(op, counts, source.unknown, **paths)
+
+
+def _batches(source, size: int) -> Iterator[list[Row]]:
+    """The source's rows in lists of `size`."""
+    rows = source.rows()
+    while batch := list(itertools.islice(rows, size)):
+        yield batch
 
 
 def _progress(req: Request, rep: Reporter, source, started: float, final: bool = False) -> None:

@@ -15,6 +15,7 @@ from registrar.journal import service
 from . import checks, parsers, references
 from .action import ITEM_COLUMN, OBJECT_COLUMN, Action
 from .dedupe import SeenKeys
+from .io.blocks import Block
 from .io.readers import FileError, Table, check_encoding, open_table
 from .kind import ImportKind, Option, Row
 from .parsers import CellError
@@ -265,8 +266,9 @@ class FileSource:
             and self.fmt == "csv"
         )
 
-    def raw_rows(self) -> Iterator[tuple[int, list[str]]]:
-        return self.table.rows()
+    def blocks(self, size: int) -> Iterator[Block]:
+        """The file's rows as columns, in blocks of `size` rows (the columnar lane)."""
+        return self.table.blocks(len(self.headers), size)
 
     def parse_rows(self, raw: list[tuple[int, list[str]]]) -> list[Row]:
         """Rows of the row path, parsed (their keys are checked by the caller)."""
@@ -275,12 +277,12 @@ class FileSource:
             self._parse(rows)
         return rows
 
-    def split(self, raw: list[tuple[int, list[str]]], ctx):
+    def split(self, block: Block, ctx):
         """The batch as columns for the columnar lane, and the rows for the row path."""
         from .columnar import split
 
         with parsers.date_order(self.options["date_order"]):
-            return split(self, raw, ctx)
+            return split(self, block, ctx)
 
     def close(self) -> None:
         self.table.close()

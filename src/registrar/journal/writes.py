@@ -7,7 +7,7 @@ batches, updated and deleted rows with their before (and after) values, so undo 
 import json
 import uuid
 import zlib
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 from django.db import IntegrityError, connection, connections, models
@@ -69,6 +69,8 @@ def _sqlite_datetime(v):
         pass
     if len(_DT_CACHE) > 100_000:
         _DT_CACHE.clear()
+    if v.tzinfo is UTC and connection.timezone is UTC:  # a default's now(): each row its own
+        return str(v.replace(tzinfo=None))
     text = connection.ops.adapt_datetimefield_value(v)
     _DT_CACHE[v] = text
     return text

@@ -5,15 +5,26 @@ import csv
 import io
 import os
 from collections.abc import Iterator
+from itertools import islice
 
+import numpy as np
+import polars as pl
 from django.conf import settings
 
 from registrar.core.errors import FileError  # noqa: F401 (raised here; callers import it from here)
 
 from . import sheets
+from .blocks import Block, cut, names
 
 csv.field_size_limit(1 << 24)
 LINE_LIMIT = 1 << 24  # characters a physical line may have
+CHUNK_CHARS = 1 << 22  # characters of a CSV file read at once for its blocks
+PIECE_ROWS = 10_000  # rows read one by one (a file with quotes) gathered into a block at once
+# What str.strip() removes (tests check it is every character str.isspace() accepts).
+WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 SPREADSHEETS = {".xlsx": "xlsx", ".xlsm": "xlsx", ".xls": "xls", ".ods": "ods"}
@@ -147,9 +158,22 @@ class _Lines:
     file, and PostgreSQL cannot store the character in any text column."""
 
     def __init__(self, text):
-        self.readline = text.readline
+        self.readline = self._rest = text.readline
         self.record: list[str] = []
         self.number = 0
+
+    def push(self, text: str) -> None:
+        """Whole lines read ahead: read before the rest of the text."""
+        ahead = io.StringIO(text, newline="").readline
+
+        def readline(limit: int) -> str:
+            line = ahead(limit)
+            if line:
+                return line
+            self.readline = self._rest
+            return self._rest(limit)
+
+        self.readline = readline
 
     def __iter__(self):
         return self
@@ -201,6 +225,7 @@ class CsvTable(Table):
         self._reader = csv.reader(self._lines, delimiter=self.delimiter)
         self._number = 0
         self._line = 0  # the physical line the last record ended on
+        self._line_base = 0  # physical lines read before the csv reader's first
         self._width = 0  # cells a row has: the header's, else the first row's
         if header:
             self.headers = self._first_row()
@@ -210,28 +235,29 @@ class CsvTable(Table):
         self._lines.record.clear()
         try:
             cells = next(self._reader)
-        except UnicodeDecodeError as e:
-            raise FileError(
-                "unreadable_file", reason=f"not valid {self.encoding} near byte {e.start}"
-            ) from None
-        except UnicodeError as e:  # utf-16 or utf-32 forced on a file without a byte-order mark
-            hint = ""
-            if self.encoding.lower().replace("_", "-") in ("utf-16", "utf-32", "utf16", "utf32"):
-                hint = f": name the byte order ({self.encoding}-le or {self.encoding}-be)"
-                hint += " or leave encoding empty to detect it"
-            raise FileError(
-                "unreadable_file", reason=f"not valid {self.encoding} ({e}){hint}"
-            ) from None
+        except UnicodeError as e:
+            raise self._decode_error(e) from None
         except csv.Error as e:
-            raise FileError(
-                "unreadable_file", reason=f"line {self._reader.line_num}: {e}"
-            ) from None
+            line = self._line_base + self._reader.line_num
+            raise FileError("unreadable_file", reason=f"line {line}: {e}") from None
         except StopIteration:
             return None
-        start, self._line = self._line + 1, self._reader.line_num
+        start, self._line = self._line + 1, self._line_base + self._reader.line_num
         if self._line > start:  # a record over several lines: a cell holds line breaks
             self._check_quotes(cells, start)
         return cells
+
+    def _decode_error(self, e: UnicodeError) -> FileError:
+        if isinstance(e, UnicodeDecodeError):
+            return FileError(
+                "unreadable_file", reason=f"not valid {self.encoding} near byte {e.start}"
+            )
+        # utf-16 or utf-32 forced on a file without a byte-order mark
+        hint = ""
+        if self.encoding.lower().replace("_", "-") in ("utf-16", "utf-32", "utf16", "utf32"):
+            hint = f": name the byte order ({self.encoding}-le or {self.encoding}-be)"
+            hint += " or leave encoding empty to detect it"
+        return FileError("unreadable_file", reason=f"not valid {self.encoding} ({e}){hint}")
 
     def _check_quotes(self, cells: list[str], start: int) -> None:
         """A record over several lines whose cells hold what look like rows is a quote left open
@@ -263,6 +289,77 @@ class CsvTable(Table):
                         self._width = len(cells)
                     yield n, [c.strip() for c in cells]
                     break
+
+    def blocks(self, width: int, size: int) -> Iterator[Block]:
+        """The data rows as Blocks of `size` rows, `width` the header's: the same rows, numbers
+        and errors as rows(). Text without quotes, NUL or lone carriage returns (most files) is
+        split into lines and cells by the column library; from the first text that has any, the
+        rest of the file is read record by record, as rows() reads it."""
+        return cut(self._pieces(width), size)
+
+    def _pieces(self, width: int) -> Iterator[Block]:
+        while text := self._chunk():
+            block = self._piece(text, width) if self._plain(text) else None
+            if block is not None:
+                yield block
+                continue
+            self._lines.push(text)
+            self._reader = csv.reader(self._lines, delimiter=self.delimiter)
+            self._line_base = self._line
+            rows = self.rows()
+            while batch := list(islice(rows, PIECE_ROWS)):
+                yield Block.of_rows(batch, width)
+            return
+
+    def _chunk(self) -> str:
+        """The next characters of the file, up to a line's end (bounded: LINE_LIMIT more)."""
+        try:
+            text = self._text.read(CHUNK_CHARS)
+            if text and text[-1] != "\n":
+                text += self._text.readline(LINE_LIMIT)
+        except UnicodeError as e:
+            raise self._decode_error(e) from None
+        return text
+
+    @staticmethod
+    def _plain(text: str) -> bool:
+        """Whether each line of the text is a record whose cells are its separators' pieces,
+        and no line holds what the record-by-record reader refuses."""
+        if '"' in text or "\x00" in text:
+            return False
+        return "\r" not in text or text.count("\r") == text.count("\r\n")
+
+    def _piece(self, text: str, width: int) -> Block | None:
+        """A block of plain text's lines (see _plain), trimmed, blank rows left out; None when
+        a line is near LINE_LIMIT (the record reader refuses it, or reads it in two)."""
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+        lines = pl.Series([text], dtype=pl.String).str.split("\n").explode()
+        if text.endswith("\n"):
+            lines = lines.head(len(lines) - 1)
+        n = len(lines)
+        if n and lines.str.len_chars().max() + 2 >= LINE_LIMIT:
+            return None
+        numbers = np.arange(self._number + 1, self._number + 1 + n, dtype=np.int64)
+        self._number += n
+        self._lines.number += n
+        self._line += n
+        d = self.delimiter
+        even = (lines.str.count_matches(d, literal=True) == width - 1).to_numpy()
+        frame = lines.filter(even).str.split_exact(d, width - 1).struct.unnest()
+        frame = frame.select(pl.all().str.strip_chars(WHITESPACE))
+        frame.columns = names(width)
+        filled = frame.select(pl.any_horizontal(pl.all() != "")).to_series().to_numpy()
+        odd = []
+        for i in np.flatnonzero(~even).tolist():
+            cells = [c.strip() for c in lines[i].split(d)]
+            if any(cells):
+                odd.append((int(numbers[i]), cells))
+        block = Block(numbers[even][filled], frame.filter(filled), odd)
+        if not self._width and len(block):  # no header: the first row's width
+            even_first = len(block.numbers) and (not odd or block.numbers[0] < odd[0][0])
+            self._width = width if even_first else len(odd[0][1])
+        return block
 
     def fraction(self) -> float | None:
         return min(1.0, self._raw.tell() / self.size) if self.size else 1.0

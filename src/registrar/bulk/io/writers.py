@@ -4,8 +4,11 @@ import csv
 import os
 import shutil
 
+import polars as pl
+
 ESCAPE_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 _FIRST = frozenset(ESCAPE_PREFIXES)
+FORMULA = r"^[=+\-@\t\r]"  # a text starting with one of ESCAPE_PREFIXES, as a pattern
 
 
 def escape_formula(value: str) -> str:
@@ -17,6 +20,12 @@ def escape_row(cells) -> list:
     """Every cell of a row escaped; non-text cells (row numbers) as they are."""
     first = _FIRST
     return [("'" + c) if isinstance(c, str) and c[:1] in first else c for c in cells]
+
+
+def escape_column(name: str) -> pl.Expr:
+    """escape_formula over a text column."""
+    col = pl.col(name)
+    return pl.when(col.str.contains(FORMULA)).then(pl.lit("'") + col).otherwise(col).alias(name)
 
 
 def log_line(text: str) -> str:
@@ -44,6 +53,7 @@ class TableWriter:
             self._f = open(path, "w", encoding=encoding, newline="", errors="replace")  # noqa: SIM115
             self._w = csv.writer(self._f, delimiter=delimiter)
             self.write_escaped_many = self._w.writerows  # rows the caller escaped already
+            self.delimiter = delimiter
             if escape:
                 row, rows = self._w.writerow, self._w.writerows
                 self.write = lambda cells: row(escape_row(cells))
@@ -67,6 +77,18 @@ class TableWriter:
             self._row = 0
             self.write = self._write_xlsx
             self.write_many = lambda rows: [self._write_xlsx(r) for r in rows]
+
+    def write_frame(self, frame: pl.DataFrame) -> None:
+        """A frame's rows (cells the caller escaped), as write_escaped_many writes them (CSV)."""
+        # An empty text is quoted by the library ("") unless it is null: csv.writer leaves it bare.
+        text = frame.with_columns(pl.col(pl.String).replace("", None)).write_csv(
+            None,
+            include_header=False,
+            separator=self.delimiter,
+            line_terminator="\r\n",
+            quote_style="necessary",
+        )
+        self._f.write(text)
 
     def _write_xlsx(self, cells) -> None:
         for i, v in enumerate(cells):

@@ -114,7 +114,7 @@ def test_blocks_of_an_unbalanced_quote_refuse_it_naming_the_line(tmp_path):
 
 def test_the_trimmed_characters_are_those_str_strip_removes():
     every = "".join(chr(i) for i in range(sys.maxunicode + 1) if chr(i).isspace())
-    assert readers.WHITESPACE == every
+    assert every == readers.WHITESPACE
 
 
 def test_cut_gives_every_row_once_in_order_in_blocks_of_the_size():

@@ -297,6 +297,9 @@ class Installation:
             "REGISTRAR_JOB_HEARTBEAT": str(HEARTBEAT),
             "REGISTRAR_JOB_STALE": str(STALE),
             "REGISTRAR_BATCH_SIZE": "1",
+            # The lane's batches too: its first batch of 50,000 rows, all left to the row
+            # path one by one, took most of a minute before the first progress on a busy machine.
+            "REGISTRAR_COLUMNAR_BATCH_SIZE": "1",
             "PYTHONUNBUFFERED": "1",
         }
         self.env.pop("DJANGO_SETTINGS_MODULE", None)

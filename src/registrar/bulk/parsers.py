@@ -233,7 +233,22 @@ def _moments(cells, past: bool):
         ok = ok & (v <= timezone.now())
     ok = ok.fill_null(False)
     # Only the accepted values become Python's: one outside its calendar would not.
-    return pl.select(pl.when(ok).then(v)).to_series().to_list(), ok
+    return _python_moments(pl.select(pl.when(ok).then(v)).to_series()), ok
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _python_moments(v) -> list:
+    """A column of UTC moments as Python's (None for null), each distinct moment made once: a
+    file's dates repeat, and making each cell's costs more than reading the column."""
+    import polars as pl
+
+    frame = pl.DataFrame({"us": v.dt.epoch("us")}).with_columns(
+        k=pl.col("us").rank("dense").cast(pl.Int64) - 1
+    )
+    made = [_EPOCH + timedelta(microseconds=us) for us in frame["us"].drop_nulls().unique().sort()]
+    return [None if k is None else made[k] for k in frame["k"].to_list()]
 
 
 def datetime_(past: bool = False):

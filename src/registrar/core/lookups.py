@@ -276,18 +276,22 @@ def staged(name: str, columns: dict[str, str], rows: list[tuple]) -> Iterator[st
 def existing_pairs(model, left: str, right: str, lefts: list[int], rights: list[int]) -> set:
     """Which (left, right) pairs, given as two columns, have a row of `model`: one join with the
     pairs staged (its unique (left, right) index probed once per pair)."""
+    return pairs_held([model], left, right, lefts, rights)[0]
+
+
+def pairs_held(models: list, left: str, right: str, lefts: list[int], rights: list[int]) -> list:
+    """existing_pairs for each of `models` (the same two columns), the pairs staged once."""
     if not lefts:
-        return set()
-    lc, rc = _column(model, left), _column(model, right)
-    table = model._meta.db_table
-    with (
-        staged(
-            "pairs", {"a": "bigint", "b": "bigint"}, list(zip(lefts, rights, strict=True))
-        ) as st,
-        connection.cursor() as c,
-    ):
-        c.execute(
-            f'SELECT s."a", s."b" FROM "{st}" s JOIN "{table}" t '
-            f'ON t."{lc}" = s."a" AND t."{rc}" = s."b"'
-        )
-        return set(c.fetchall())
+        return [set() for _ in models]
+    out = []
+    # In order: each model's (left, right) index is then probed along its order.
+    pairs = sorted(zip(lefts, rights, strict=True))
+    with staged("pairs", {"a": "bigint", "b": "bigint"}, pairs) as st, connection.cursor() as c:
+        for model in models:
+            lc, rc = _column(model, left), _column(model, right)
+            c.execute(
+                f'SELECT s."a", s."b" FROM "{st}" s JOIN "{model._meta.db_table}" t '
+                f'ON t."{lc}" = s."a" AND t."{rc}" = s."b"'
+            )
+            out.append(set(c.fetchall()))
+    return out

@@ -184,12 +184,13 @@ def complete_new_courses(
     roll_up(set(users), set(courses), op)
 
 
-def _finished(records, link, child: str, parent: str, user_ids, members) -> list[tuple]:
+def _finished(records, link, child: str, parent: str, staged: str, members) -> list[tuple]:
     """(user, parent, date) for each parent of `members` ({parent: its children}) whose every
     child the user has completed, dated by the latest of those completions (a completion
     without a date: now). `records`: the children's records; `link`: the parent-child table,
-    whose `child` and `parent` columns name them. One aggregate query, the users staged."""
-    if not user_ids or not members:
+    whose `child` and `parent` columns name them; `staged`: the table of the users (column u).
+    One aggregate query."""
+    if not members:
         return []
     rt, lt = records._meta.db_table, link._meta.db_table
     where, params = lookups.in_sql(link, parent, list(members))
@@ -198,14 +199,11 @@ def _finished(records, link, child: str, parent: str, user_ids, members) -> list
     # their records, then each record's links by child (the `+` keeps the parent filter off
     # the index), which costs what the batch's own users hold, whatever the table's size.
     join = "CROSS JOIN" if connection.vendor == "sqlite" else "JOIN"
-    with (
-        lookups.staged("roll_up_users", {"u": "bigint"}, [(u,) for u in sorted(user_ids)]) as st,
-        connection.cursor() as c,
-    ):
+    with connection.cursor() as c:
         c.execute(
             f'SELECT r."user_id", "{lt}"."{parent}", COUNT(*), MAX(r."status_date"), '
             f'SUM(CASE WHEN r."status_date" IS NULL THEN 1 ELSE 0 END) '
-            f'FROM "{st}" s {join} "{rt}" r ON r."user_id" = s."u" '
+            f'FROM "{staged}" s {join} "{rt}" r ON r."user_id" = s."u" '
             f'{join} "{lt}" ON "{lt}"."{child}" = r."{child}" '
             f'WHERE r."status" = %s AND +{where} GROUP BY r."user_id", "{lt}"."{parent}"',
             [CourseStatus.COMPLETED, *params],
@@ -235,10 +233,8 @@ def roll_up(user_ids, course_ids, op) -> None:
             )
         )
     members = courses_of_curricula(curricula)
-    done = _finished(
-        CourseRecord, CurriculumCourse, "course_id", "curriculum_id", user_ids, members
-    )
-    complete("curriculum", done, op, Source.IMPORT)
+    if not members:
+        return
     programmes = set()
     for part in lookups.chunks(curricula):
         programmes.update(
@@ -247,9 +243,13 @@ def roll_up(user_ids, course_ids, op) -> None:
             )
         )
     pmembers = curricula_of_programmes(programmes)
-    done = _finished(
-        CurriculumRecord, ProgrammeCurriculum, "curriculum_id", "programme_id", user_ids, pmembers
-    )
+    # The users staged once for both levels, in order (their records are read in that order).
+    with lookups.staged("roll_up_users", {"u": "bigint"}, [(u,) for u in sorted(user_ids)]) as st:
+        done = _finished(CourseRecord, CurriculumCourse, "course_id", "curriculum_id", st, members)
+        complete("curriculum", done, op, Source.IMPORT)
+        done = _finished(
+            CurriculumRecord, ProgrammeCurriculum, "curriculum_id", "programme_id", st, pmembers
+        )
     complete("programme", done, op, Source.IMPORT)
 
 

@@ -189,14 +189,15 @@ class Completions(ImportKind):
         )
         frame = frame.filter(ok).filter(pl.struct("uid", "cid").is_first_distinct())
         users, courses = frame["uid"].to_list(), frame["cid"].to_list()
-        records = lookups.existing_pairs(CourseRecord, "user_id", "course_id", users, courses)
+        records, assigned = lookups.pairs_held(
+            [CourseRecord, CourseAssignment], "user_id", "course_id", users, courses
+        )
         if records:  # a record already: the row path decides (skipped, or updated)
             mine = pl.DataFrame(
                 list(records), schema={"uid": pl.Int64, "cid": pl.Int64}, orient="row"
             )
             frame = frame.join(mine, on=["uid", "cid"], how="anti", maintain_order="left")
             users, courses = frame["uid"].to_list(), frame["cid"].to_list()
-        assigned = lookups.existing_pairs(CourseAssignment, "user_id", "course_id", users, courses)
         index = frame["i"].to_list()
         planned = lane.take(index)
         planned.data = {

@@ -15,6 +15,7 @@ from registrar.core.lookups import (  # noqa: F401 (the kinds' one import of loo
     exact_pairs,
     existing_pairs,
     pairs,
+    pairs_held,
     staged,
 )
 from registrar.directory.models import Organisation, User

@@ -253,3 +253,29 @@ def test_the_vector_form_of_a_moment_reads_every_cell_as_the_cell_parser(zone):
             assert accepted and value.timestamp() == want.timestamp(), (cell, value, want)
         # The plain forms are read by columns, not cell by cell.
         assert fast[:2] == [True, True] and fast[3:7] == [True] * 4
+
+
+@pytest.mark.parametrize("zone", ["Europe/Paris", "Pacific/Kiritimati"])
+@pytest.mark.parametrize("past", [True, False])
+def test_the_vector_form_of_a_date_reads_every_cell_as_the_cell_parser(zone, past):
+    """Days are read by columns too: every cell the vector form accepts has the cell parser's
+    value, every cell the parser refuses is refused, and the plain forms are read by columns."""
+    import polars as pl
+
+    from registrar.bulk import parsers
+
+    today = timezone.localdate()
+    cells = [*MOMENT_CELLS, str(today), str(today + timedelta(days=1)), "2024/02/29", "2023-02-29"]
+    with timezone.override(zone), parsers.date_order("dmy"):
+        parse = parsers.date_(past=past)
+        values, ok = parse.vector_values(pl.Series(cells, dtype=pl.String))
+        for cell, value, accepted in zip(cells, values, ok, strict=True):
+            try:
+                want = parse.fn(cell)
+            except parsers.CellError:
+                assert not accepted, cell
+                continue
+            assert not accepted or value == want, (cell, value, want)
+        read = dict(zip(cells, ok.to_list(), strict=True))
+        assert read["2024-06-15"] and read["2024/02/29"] and not read["2023-02-29"]
+        assert read["1900-01-01"] and not read["1899-12-31"]

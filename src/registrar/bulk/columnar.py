@@ -119,6 +119,9 @@ def split(source, block: Block, ctx) -> tuple[Columns, list[Row]]:
             continue
         cells = series[pos]
         empty = cells == ""
+        if not required and empty.all():  # a column the file leaves empty (wide files)
+            values[name] = [None] * n
+            continue
         parsed, ok = _vector(parse, cells)
         good = good & ((ok & ~empty) if required else (empty | ok))
         if parsed is None:  # the cells as they are, an empty one None

@@ -188,7 +188,25 @@ def date_(past: bool = False):
             raise CellError("future_date")
         return v
 
-    return _Cached(parse)
+    cached = _Cached(parse)
+    cached.vector_values = lambda cells: _days(cells, past)
+    return cached
+
+
+def _days(cells, past: bool):
+    """date_ over a column (the columnar lane): (values, accepted) where the cell is a plain day
+    (YYYY-MM-DD or YYYY/MM/DD, ASCII digits) that reads as a date in range, and not after today
+    when `past`. Any other cell is left to the scalar parser."""
+    import polars as pl  # only the columnar lane pays for loading it
+
+    c = pl.col("c")
+    day = c.str.replace_all("/", "-").str.to_date("%Y-%m-%d", strict=False)
+    v = pl.DataFrame({"c": cells}).select(pl.when(c.str.contains(_DAY_CELL)).then(day))["c"]
+    ok = v.is_not_null() & (v >= MIN_DATE) & (v <= MAX_DATE)
+    if past:
+        ok = ok & (v <= timezone.localdate())
+    ok = ok.fill_null(False)
+    return pl.select(pl.when(ok).then(v)).to_series().to_list(), ok
 
 
 # The cells datetime_'s vector form reads (ASCII digits, fields in range): a day, or a day and a

@@ -59,19 +59,20 @@ _ADAPTERS: dict[tuple, list] = {}
 _DT_CACHE: dict = {}
 
 
-def _sqlite_datetime(v):
+def _sqlite_datetime(v, conn=None):
     """What Django stores on SQLite for an aware datetime: naive UTC text. Cached: dates repeat."""
     if v is None:
         return None
-    try:
-        return _DT_CACHE[v]
-    except KeyError:
-        pass
+    text = _DT_CACHE.get(v)
+    if text is not None:
+        return text
     if len(_DT_CACHE) > 100_000:
         _DT_CACHE.clear()
-    if v.tzinfo is UTC and connection.timezone is UTC:  # a default's now(): each row its own
-        return str(v.replace(tzinfo=None))
-    text = connection.ops.adapt_datetimefield_value(v)
+    conn = conn or connections["default"]
+    if v.tzinfo is UTC and conn.timezone is UTC:  # what Django stores, without its layers
+        text = str(v.replace(tzinfo=None))
+    else:
+        text = conn.ops.adapt_datetimefield_value(v)
     _DT_CACHE[v] = text
     return text
 
@@ -89,7 +90,7 @@ def _adapter(f, conn):
         return None  # psycopg adapts dates, datetimes, decimals and UUIDs itself
     ops = conn.ops
     if kind == "DateTimeField":
-        return _sqlite_datetime
+        return lambda v: _sqlite_datetime(v, conn)
     if kind == "DateField":
         return lambda v: None if v is None else ops.adapt_datefield_value(v)
     if kind == "TimeField":

@@ -18,7 +18,7 @@ from .blocks import Block, cut, names
 
 csv.field_size_limit(1 << 24)
 LINE_LIMIT = 1 << 24  # characters a physical line may have
-CHUNK_CHARS = 1 << 22  # characters of a CSV file read at once for its blocks
+CHUNK_CHARS = 1 << 20  # characters of a CSV file read at once for its blocks
 PIECE_ROWS = 10_000  # rows read one by one (a file with quotes) gathered into a block at once
 # What str.strip() removes (tests check it is every character str.isspace() accepts).
 WHITESPACE = (

@@ -69,8 +69,13 @@ def drop_postgres(url: str) -> None:
         c.execute(f'DROP DATABASE IF EXISTS "{u.path.lstrip("/")}" WITH (FORCE)')
 
 
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
 def environment(args, work: Path, name: str = "bench") -> dict:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="registrar.settings")
+    # This checkout's source, whatever the installed (editable) package points at.
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), os.environ.get("PYTHONPATH")]))
     env["REGISTRAR_DATA"] = str(work / "data")
     if args.db == "postgres":
         env["DATABASE_URL"] = args.pg_url
@@ -334,8 +339,11 @@ def floor(path: str) -> None:
 def child(path: str) -> None:
     """Run one completions import through the engine; print its timing as JSON."""
     django_setup()
+    import registrar
     from registrar.bulk import engine
 
+    if Path(registrar.__file__).resolve().parent != SRC / "registrar":
+        raise SystemExit(f"measuring {registrar.__file__}, not {SRC}")
     t = time.perf_counter()
     report = engine.run_import(engine.Request(kind="completions", path=path))
     seconds = time.perf_counter() - t

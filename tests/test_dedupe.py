@@ -15,3 +15,24 @@ def test_duplicate_keys_are_found_across_folds_with_their_first_row(monkeypatch)
         seen.settle()
     assert len(seen.keys) >= 8  # folded into the compact arrays
     assert seen.first_rows([hash(("k", 0)), hash(("k", 11)), hash(("k", 99))]) == [2, 13, None]
+
+
+def test_the_vector_form_finds_each_first_row_over_many_batches_of_every_size():
+    """The lane's form (first_rows_array) over 60 batches, its parts merged as they grow: each
+    key's first row, as a dict of every key seen would say, and few parts kept."""
+    import numpy as np
+
+    rng = np.random.default_rng(15)
+    seen, first = SeenKeys(), {}
+    row = 0
+    for _ in range(60):
+        n = int(rng.integers(1, 3000))
+        hashes = rng.integers(0, 40_000, n).astype(np.int64)
+        rows = np.arange(row + 1, row + 1 + n, dtype=np.int64)
+        row += n
+        want = []
+        for h, r in zip(hashes.tolist(), rows.tolist(), strict=True):
+            want.append(first.get(h, -1))
+            first.setdefault(h, r)
+        assert seen.first_rows_array(hashes, rows).tolist() == want
+    assert len(seen.parts) <= 12

@@ -7,7 +7,6 @@ hash, first row), 16 bytes a key instead of about 100 for a dict entry.
 import numpy as np
 
 YOUNG_MAX = 100_000
-PARTS_MAX = 32  # sorted parts of the vector form before they are merged
 
 
 class SeenKeys:
@@ -51,8 +50,9 @@ class SeenKeys:
         that had it first (an earlier batch, else earlier in this batch), -1 when it is new;
         the new ones are remembered. Use one form or the other for a file, never both.
 
-        Each batch's new keys are kept as a sorted part of their own, probed by binary search:
-        merging them into one array would copy every key seen so far at each batch."""
+        Each batch's new keys are kept as a sorted part of their own, probed by binary search;
+        a part is merged with the one before it once it is at least half its size, so there are
+        few parts (about log2 of the batches) and each key is copied a few times in all."""
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         out = rows[first[inverse.ravel()]]
         out = np.where(out == rows, -1, out)
@@ -67,9 +67,10 @@ class SeenKeys:
         if new.any():
             order = np.argsort(hashes[new], kind="stable")
             self.parts.append((hashes[new][order], rows[new][order]))
-        if len(self.parts) > PARTS_MAX:  # rare (past 1.6M rows): one merge of them all
-            keys = np.concatenate([k for k, _ in self.parts])
-            kept = np.concatenate([r for _, r in self.parts])
-            order = np.argsort(keys, kind="stable")
-            self.parts = [(keys[order], kept[order])]
+        parts = self.parts
+        while len(parts) > 1 and 2 * len(parts[-1][0]) >= len(parts[-2][0]):
+            (k1, r1), (k2, r2) = parts.pop(-2), parts.pop()
+            keys, kept = np.concatenate([k1, k2]), np.concatenate([r1, r2])
+            order = np.argsort(keys, kind="stable")  # two sorted runs: merged in linear time
+            parts.append((keys[order], kept[order]))
         return out

@@ -36,3 +36,16 @@ def test_the_vector_form_finds_each_first_row_over_many_batches_of_every_size():
             first.setdefault(h, r)
         assert seen.first_rows_array(hashes, rows).tolist() == want
     assert len(seen.parts) <= 12
+
+
+def test_the_vector_forms_parts_stop_merging_at_their_limit(monkeypatch):
+    import numpy as np
+
+    monkeypatch.setattr(dedupe, "MERGE_MAX", 1000)
+    seen = SeenKeys()
+    for b in range(20):
+        hashes = np.arange(b * 500, (b + 1) * 500, dtype=np.int64)
+        assert (seen.first_rows_array(hashes, hashes + 1) == -1).all()
+    assert all(len(k) <= 1000 for k, _ in seen.parts) and len(seen.parts) <= 11
+    again = np.arange(0, 10_000, 7, dtype=np.int64)
+    assert seen.first_rows_array(again, again + 20_000).tolist() == (again + 1).tolist()

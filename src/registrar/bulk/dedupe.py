@@ -7,6 +7,9 @@ hash, first row), 16 bytes a key instead of about 100 for a dict entry.
 import numpy as np
 
 YOUNG_MAX = 100_000
+# The vector form merges its parts up to this many keys: more parts past it, but no copy of
+# every key seen (memory stays flat in the file's size).
+MERGE_MAX = 250_000
 
 
 class SeenKeys:
@@ -51,8 +54,8 @@ class SeenKeys:
         the new ones are remembered. Use one form or the other for a file, never both.
 
         Each batch's new keys are kept as a sorted part of their own, probed by binary search;
-        a part is merged with the one before it once it is at least half its size, so there are
-        few parts (about log2 of the batches) and each key is copied a few times in all."""
+        a part is merged with the one before it once it is at least half its size (up to
+        MERGE_MAX keys), so there are few parts and each key is copied a few times in all."""
         _, first, inverse = np.unique(hashes, return_index=True, return_inverse=True)
         out = rows[first[inverse.ravel()]]
         out = np.where(out == rows, -1, out)
@@ -68,7 +71,11 @@ class SeenKeys:
             order = np.argsort(hashes[new], kind="stable")
             self.parts.append((hashes[new][order], rows[new][order]))
         parts = self.parts
-        while len(parts) > 1 and 2 * len(parts[-1][0]) >= len(parts[-2][0]):
+        while (
+            len(parts) > 1
+            and 2 * len(parts[-1][0]) >= len(parts[-2][0])
+            and len(parts[-1][0]) + len(parts[-2][0]) <= MERGE_MAX
+        ):
             (k1, r1), (k2, r2) = parts.pop(-2), parts.pop()
             keys, kept = np.concatenate([k1, k2]), np.concatenate([r1, r2])
             order = np.argsort(keys, kind="stable")  # two sorted runs: merged in linear time
